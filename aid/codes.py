@@ -1,0 +1,54 @@
+"""ISO code lists from pycountry, so that no country or currency code is ever typed by hand."""
+
+from functools import cache
+
+import pycountry
+from django.core.exceptions import ValidationError
+
+# Organisations that pledge or receive aid alongside states; codes chosen not to clash with ISO 3166.
+ORGANISATIONS = {
+    "EU": "European Union",
+    "NATO": "North Atlantic Treaty Organization",
+}
+
+
+def country_parties() -> list[tuple[str, str]]:
+    """(code, name) for every ISO 3166-1 country, by its common name where it has one."""
+    return [
+        (country.alpha_2, getattr(country, "common_name", None) or country.name)
+        for country in pycountry.countries
+    ]
+
+
+@cache
+def currencies() -> dict[str, str]:
+    return {currency.alpha_3: currency.name for currency in pycountry.currencies}
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    common = ["EUR", "USD", "GBP", "CAD", "AUD", "JPY", "CHF", "NOK", "SEK", "DKK", "PLN", "CZK"]
+    rest = sorted(code for code in currencies() if code not in common)
+    return [(code, f"{code} – {currencies()[code]}") for code in common + rest]
+
+
+def validate_currency(code: str) -> None:
+    if code and code not in currencies():
+        raise ValidationError(
+            "“%(code)s” is not an ISO 4217 currency code (e.g. EUR, USD, GBP).",
+            code="unknown_currency",
+            params={"code": code},
+        )
+
+
+@cache
+def languages() -> frozenset[str]:
+    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+
+
+def validate_language(code: str) -> None:
+    if code and code not in languages():
+        raise ValidationError(
+            "“%(code)s” is not an ISO 639-1 language code (e.g. en, uk, de).",
+            code="unknown_language",
+            params={"code": code},
+        )

@@ -1,0 +1,475 @@
+"""Donors, officials, the category taxonomy, the item catalogue, pledges and their lines.
+
+The database holds every rule it can (CHECK and UNIQUE constraints); `clean()` holds the rest, and
+the services in `aid.services` call `full_clean()` before every save.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from aid.codes import validate_currency
+
+
+class Party(models.Model):
+    """A donor or recipient: a state by its ISO 3166-1 alpha-2 code, or an organisation."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", "State"
+        ORGANISATION = "organisation", "Organisation"
+
+    code = models.CharField(
+        max_length=12,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z][A-Z0-9]{1,11}$",
+                "Use upper-case letters and digits: an ISO 3166-1 alpha-2 code (GB) or a short "
+                "organisation code (EU, NATO).",
+            )
+        ],
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STATE)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class Official(models.Model):
+    """A person who announces aid for a party. Pledges keep the title held at the time."""
+
+    name = models.CharField(max_length=200)
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="officials")
+    title = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Latest known title. Each pledge stores the title held when it was announced.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "party",
+                name="official_unique_name_per_party",
+                violation_error_message="This official is already in the ledger for this party.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.party.code})"
+
+
+class AidType(models.TextChoices):
+    MILITARY = "military", "Military"
+    FINANCIAL = "financial", "Financial"
+    HUMANITARIAN = "humanitarian", "Humanitarian"
+
+
+class Category(models.Model):
+    """Two-level taxonomy. Level 1 carries the UN Register category; level 2 refines it."""
+
+    class UNRegister(models.TextChoices):
+        I = "I", "I Battle tanks"  # noqa: E741 (the Register's own numbering)
+        II = "II", "II Armoured combat vehicles"
+        III = "III", "III Large-calibre artillery systems"
+        IV = "IV", "IV Combat aircraft and unmanned combat aerial vehicles"
+        V = "V", "V Attack helicopters"
+        VI = "VI", "VI Warships"
+        VII = "VII", "VII Missiles and missile launchers"
+        SALW = "SALW", "Small arms and light weapons"
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="Empty for a level-1 category.",
+    )
+    aid_type = models.CharField(
+        max_length=12,
+        choices=AidType.choices,
+        default=AidType.MILITARY,
+        help_text="Financial and humanitarian aid are kept apart from military aid by this field.",
+    )
+    un_register = models.CharField(
+        "UN Register category",
+        max_length=4,
+        choices=UNRegister.choices,
+        blank=True,
+        help_text="UN Register of Conventional Arms category, where one applies.",
+    )
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("pk")),
+                name="category_not_own_parent",
+                violation_error_message="A category cannot be its own parent.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.parent.name} › {self.name}" if self.parent_id else self.name
+
+    @property
+    def level(self) -> int:
+        return 2 if self.parent_id else 1
+
+    def clean(self):
+        if self.parent_id is None:
+            return
+        if self.parent.parent_id is not None:
+            raise ValidationError(
+                {"parent": f"Categories have two levels; “{self.parent}” is already level 2."}
+            )
+        if self.pk and self.children.exists():
+            raise ValidationError(
+                {"parent": "This category has subcategories, so it must stay at level 1."}
+            )
+        # A subcategory is a refinement, so it shares its parent's kind of aid.
+        self.aid_type = self.parent.aid_type
+
+
+class Unit(models.TextChoices):
+    """Units of count. Quantities are only ever added within one unit."""
+
+    UNITS = "units", "units"
+    SYSTEMS = "systems", "systems"
+    ROUNDS = "rounds", "rounds"
+    MISSILES = "missiles", "missiles"
+    VEHICLES = "vehicles", "vehicles"
+    LAUNCHERS = "launchers", "launchers"
+    BATTERIES = "batteries", "batteries"
+    SETS = "sets", "sets"
+    TONNES = "tonnes", "tonnes"
+    PERSONNEL = "personnel", "personnel trained"
+
+
+class ItemType(models.Model):
+    """A catalogue entry that free-text line descriptions are matched to through its aliases."""
+
+    name = models.CharField(max_length=200)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="item_types")
+    default_unit = models.CharField(max_length=12, choices=Unit.choices, default=Unit.UNITS)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="item_type_unique_name",
+                violation_error_message="An item type with this name already exists.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ItemAlias(models.Model):
+    """Another name an item type goes by in sources (`Sea King` for `Westland Sea King`)."""
+
+    item_type = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=200)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["alias"]
+        verbose_name_plural = "item aliases"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("alias"),
+                name="item_alias_unique",
+                violation_error_message="This alias already names an item type.",
+            )
+        ]
+
+    def __str__(self):
+        return self.alias
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", "day"
+    MONTH = "month", "month"
+    QUARTER = "quarter", "quarter"
+    YEAR = "year", "year"
+
+
+def first_day(date: datetime.date, precision: str) -> datetime.date:
+    """The date a pledge of this precision must store: the first day of its month, quarter or year."""
+    if precision == DatePrecision.MONTH:
+        return date.replace(day=1)
+    if precision == DatePrecision.QUARTER:
+        return date.replace(month=(date.month - 1) // 3 * 3 + 1, day=1)
+    if precision == DatePrecision.YEAR:
+        return date.replace(month=1, day=1)
+    return date
+
+
+class Pledge(models.Model):
+    """One announcement of aid by a donor to a recipient. Its value is the sum of its lines."""
+
+    class Status(models.TextChoices):
+        ANNOUNCED = "announced", "announced"
+        PARTLY_DELIVERED = "partly-delivered", "partly delivered"
+        DELIVERED = "delivered", "delivered"
+        WITHDRAWN = "withdrawn", "withdrawn"
+
+    ref = models.CharField(
+        "reference",
+        max_length=64,
+        unique=True,
+        help_text="Stable key used by CSV import and export; assigned automatically when empty.",
+    )
+    donor = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="pledges_made")
+    recipient = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="pledges_received")
+    announced_on = models.DateField(
+        help_text="For month, quarter or year precision, the first day of that period."
+    )
+    date_precision = models.CharField(
+        max_length=8, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    official = models.ForeignKey(
+        Official,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pledges",
+        help_text="Who announced it, when the source says.",
+    )
+    official_title = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The official's title at the announcement; filled from the official when empty.",
+    )
+    package = models.CharField(max_length=200, blank=True, help_text="Package name, if it has one.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ANNOUNCED)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-announced_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(donor=F("recipient")),
+                name="pledge_donor_is_not_recipient",
+                violation_error_message="The recipient must differ from the donor.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["donor", "announced_on"], name="pledge_donor_date"),
+            models.Index(fields=["recipient", "announced_on"], name="pledge_recipient_date"),
+            models.Index(fields=["announced_on"], name="pledge_date"),
+        ]
+
+    def __str__(self):
+        donor = self.donor.code if self.donor_id else "?"
+        return f"{donor} {self.announced_label} {self.package or self.ref}".strip()
+
+    @property
+    def announced_label(self) -> str:
+        """The date as precisely as the source gives it: 2022-11-23, 2022-11, 2022-Q4 or 2022."""
+        if not self.announced_on:
+            return ""
+        if self.date_precision == DatePrecision.MONTH:
+            return self.announced_on.strftime("%Y-%m")
+        if self.date_precision == DatePrecision.QUARTER:
+            return f"{self.announced_on.year}-Q{(self.announced_on.month - 1) // 3 + 1}"
+        if self.date_precision == DatePrecision.YEAR:
+            return str(self.announced_on.year)
+        return self.announced_on.isoformat()
+
+    def clean(self):
+        errors = {}
+        if self.donor_id and self.donor_id == self.recipient_id:
+            errors["recipient"] = "The recipient must differ from the donor."
+        if self.announced_on:
+            if self.announced_on > timezone.localdate():
+                errors["announced_on"] = "The announcement date cannot be in the future."
+            expected = first_day(self.announced_on, self.date_precision)
+            if expected != self.announced_on:
+                errors["announced_on"] = (
+                    f"With {self.date_precision} precision the date must be the first day of "
+                    f"the {self.date_precision}: {expected.isoformat()}."
+                )
+        if self.official_id and self.donor_id and self.official.party_id != self.donor_id:
+            errors["official"] = (
+                f"{self.official.name} speaks for {self.official.party.name}, "
+                f"not for the donor {self.donor.name}."
+            )
+        if errors:
+            raise ValidationError(errors)
+        if self.official_id and not self.official_title:
+            self.official_title = self.official.title
+
+
+class Line(models.Model):
+    """One item of a pledge, worded as the source words it. Value lives here and only here."""
+
+    class Qualifier(models.TextChoices):
+        EXACT = "exact", "exact"
+        APPROXIMATE = "approximate", "approximately"
+        AT_LEAST = "at_least", "at least"
+        UP_TO = "up_to", "up to"
+        UNSPECIFIED = "unspecified", "unspecified"
+
+    class ValueBasis(models.TextChoices):
+        STATED = "stated", "stated by the source"
+        ESTIMATED = "estimated", "estimated from prices"
+        UNKNOWN = "unknown", "unknown"
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveSmallIntegerField("line", editable=False)
+    description = models.CharField(
+        "item", max_length=500, help_text="The item as the source words it."
+    )
+    item_type = models.ForeignKey(
+        ItemType, null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
+    )
+    category = models.ForeignKey(
+        Category,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        help_text="Taken from the item type when left empty.",
+    )
+    quantity = models.IntegerField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(
+                1,
+                "Quantity must be a positive whole number; leave it empty when the source "
+                "gives none.",
+            )
+        ],
+        help_text="Empty when the source gives no number.",
+    )
+    quantity_qualifier = models.CharField(
+        "qualifier",
+        max_length=12,
+        choices=Qualifier.choices,
+        blank=True,
+        help_text="Left empty: exact when a quantity is given, unspecified when not.",
+    )
+    unit = models.CharField(max_length=12, choices=Unit.choices, default=Unit.UNITS)
+    value = models.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0, "A value cannot be negative.")],
+    )
+    currency = models.CharField(
+        max_length=3, blank=True, validators=[validate_currency], help_text="ISO 4217 code."
+    )
+    value_basis = models.CharField(
+        "value basis", max_length=10, choices=ValueBasis.choices, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pledge", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "line_no"], name="line_unique_number"),
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(quantity__gte=1),
+                name="line_quantity_positive",
+                violation_error_message="Quantity must be a positive whole number.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(quantity__isnull=True) & Q(quantity_qualifier="unspecified"))
+                | (
+                    Q(quantity__isnull=False)
+                    & Q(quantity_qualifier__in=["exact", "approximate", "at_least", "up_to"])
+                ),
+                name="line_qualifier_matches_quantity",
+                violation_error_message="The qualifier is “unspecified” exactly when there is "
+                "no quantity.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(value__isnull=True) & Q(currency="") & Q(value_basis=""))
+                | (Q(value__isnull=False) & ~Q(currency="") & ~Q(value_basis="")),
+                name="line_currency_with_value",
+                violation_error_message="A value needs its currency and basis, and only a value "
+                "has them.",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=0),
+                name="line_value_not_negative",
+                violation_error_message="A value cannot be negative.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["category", "pledge"], name="line_category_pledge"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity_label} {self.description}".strip()
+
+    @property
+    def quantity_label(self) -> str:
+        if self.quantity is None:
+            return ""
+        prefix = {"approximate": "~", "at_least": "≥", "up_to": "≤"}.get(self.quantity_qualifier, "")
+        return f"{prefix}{self.quantity:,}"
+
+    def clean(self):
+        errors = {}
+        if not self.category_id:
+            if self.item_type_id:
+                self.category_id = self.item_type.category_id
+            else:
+                errors["category"] = "Choose a category, or an item type whose category is used."
+        if self.quantity is None:
+            if self.quantity_qualifier in ("", self.Qualifier.UNSPECIFIED):
+                self.quantity_qualifier = self.Qualifier.UNSPECIFIED
+            else:
+                errors["quantity"] = (
+                    f"The qualifier says “{self.get_quantity_qualifier_display()}” but no "
+                    "quantity is given; give one, or set the qualifier to unspecified."
+                )
+        elif self.quantity_qualifier == self.Qualifier.UNSPECIFIED:
+            errors["quantity_qualifier"] = (
+                "A quantity is given, so the qualifier cannot be unspecified."
+            )
+        elif not self.quantity_qualifier:
+            self.quantity_qualifier = self.Qualifier.EXACT
+        self.currency = (self.currency or "").strip().upper()
+        if self.value is None:
+            if self.currency:
+                errors["currency"] = "A currency is given but no value."
+            self.value_basis = ""
+        else:
+            if not self.currency:
+                errors["currency"] = "Give the currency of the value (ISO 4217, e.g. EUR)."
+            if not self.value_basis:
+                errors["value_basis"] = "Say how the value was obtained: stated, estimated or unknown."
+        if errors:
+            raise ValidationError(errors)
