@@ -9,6 +9,13 @@ from aid.codes import validate_language
 from sources.normalise import normalise_url
 
 
+class URLField(models.URLField):
+    """A URL typed without a scheme is taken as https, as browsers do (and Django 6 will)."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+
 class Source(models.Model):
     """An article, statement or record. The URL is stored normalised and is unique when given."""
 
@@ -20,7 +27,7 @@ class Source(models.Model):
         SOCIAL_MEDIA = "social-media", "social media"
         DATASET = "dataset", "dataset"
 
-    url = models.URLField(
+    url = URLField(
         "URL",
         max_length=2000,
         null=True,
@@ -36,7 +43,7 @@ class Source(models.Model):
     language = models.CharField(
         max_length=2, blank=True, validators=[validate_language], help_text="ISO 639-1, e.g. en."
     )
-    archive_url = models.URLField("archive URL", max_length=2000, blank=True)
+    archive_url = URLField("archive URL", max_length=2000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
