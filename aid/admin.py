@@ -77,7 +77,7 @@ class ItemTypeAdmin(SimpleHistoryAdmin):
 
 class LineForm(forms.ModelForm):
     currency = forms.ChoiceField(
-        choices=[("", "—")] + currency_choices(), required=False, label="currency"
+        choices=[("", "—"), *currency_choices()], required=False, label="currency"
     )
 
     class Meta:
@@ -111,7 +111,9 @@ class SourceLinkInline(admin.TabularInline):
     verbose_name = "source"
     verbose_name_plural = "sources: where this pledge is reported"
     # A quote is a sentence or two; a short box keeps the form scannable.
-    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 50})}}
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 50})}
+    }
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -190,11 +192,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
     object_history_template = "admin/aid/pledge/object_history.html"
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("lines__item_type")
-        )
+        return super().get_queryset(request).prefetch_related("lines__item_type")
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -252,7 +250,9 @@ class PledgeAdmin(SimpleHistoryAdmin):
                     )
                     withdrawn += 1
                 except ValidationError as error:
-                    self.message_user(request, f"{pledge}: {'; '.join(error.messages)}", messages.ERROR)
+                    self.message_user(
+                        request, f"{pledge}: {'; '.join(error.messages)}", messages.ERROR
+                    )
             self.message_user(request, f"Withdrew {withdrawn} pledge(s).", messages.SUCCESS)
             return None
         return TemplateResponse(

@@ -5,7 +5,7 @@ from functools import cache
 import pycountry
 from django.core.exceptions import ValidationError
 
-# Organisations that pledge or receive aid alongside states; codes chosen not to clash with ISO 3166.
+# Organisations that pledge or receive aid beside states; codes that do not clash with ISO 3166.
 ORGANISATIONS = {
     "EU": "European Union",
     "NATO": "North Atlantic Treaty Organization",

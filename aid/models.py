@@ -220,7 +220,7 @@ class DatePrecision(models.TextChoices):
 
 
 def first_day(date: datetime.date, precision: str) -> datetime.date:
-    """The date a pledge of this precision must store: the first day of its month, quarter or year."""
+    """The date a pledge of this precision stores: the first day of its month, quarter or year."""
     if precision == DatePrecision.MONTH:
         return date.replace(day=1)
     if precision == DatePrecision.QUARTER:
@@ -437,7 +437,9 @@ class Line(models.Model):
     def quantity_label(self) -> str:
         if self.quantity is None:
             return ""
-        prefix = {"approximate": "~", "at_least": "≥", "up_to": "≤"}.get(self.quantity_qualifier, "")
+        prefix = {"approximate": "~", "at_least": "≥", "up_to": "≤"}.get(
+            self.quantity_qualifier, ""
+        )
         return f"{prefix}{self.quantity:,}"
 
     def clean(self):
@@ -470,6 +472,8 @@ class Line(models.Model):
             if not self.currency:
                 errors["currency"] = "Give the currency of the value (ISO 4217, e.g. EUR)."
             if not self.value_basis:
-                errors["value_basis"] = "Say how the value was obtained: stated, estimated or unknown."
+                errors["value_basis"] = (
+                    "Say how the value was obtained: stated, estimated or unknown."
+                )
         if errors:
             raise ValidationError(errors)

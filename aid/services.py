@@ -34,9 +34,7 @@ def prefixed(prefix: str, error: ValidationError) -> dict[str, list[str]]:
     }
 
 
-def validate_pledge(
-    pledge: Pledge, lines: Sequence[Line], links: Sequence[PledgeSource]
-) -> None:
+def validate_pledge(pledge: Pledge, lines: Sequence[Line], links: Sequence[PledgeSource]) -> None:
     """Validate a pledge with all its lines and source links; raise every error at once."""
     errors: dict[str, list[str]] = {}
     try:
@@ -120,7 +118,9 @@ def pledge_create(
     **fields,
 ) -> Pledge:
     """Create a pledge from its fields (donor, recipient, announced_on, ...), lines and links."""
-    return pledge_save(actor=actor, pledge=Pledge(**fields), lines=lines, links=links, reason=reason)
+    return pledge_save(
+        actor=actor, pledge=Pledge(**fields), lines=lines, links=links, reason=reason
+    )
 
 
 @transaction.atomic

@@ -21,7 +21,9 @@ class SourceForm(forms.ModelForm):
         url = self.cleaned_data.get("url")
         if not url:
             return None
-        existing = Source.objects.filter(url=normalise_url(url)).exclude(pk=self.instance.pk).first()
+        existing = (
+            Source.objects.filter(url=normalise_url(url)).exclude(pk=self.instance.pk).first()
+        )
         if existing:
             link = reverse("admin:sources_source_change", args=[existing.pk])
             raise forms.ValidationError(
@@ -59,7 +61,9 @@ class SupportedPledgeInline(admin.TabularInline):
     @admin.display(description="pledge")
     def pledge_link(self, link):
         return format_html(
-            '<a href="{}">{}</a>', reverse("admin:aid_pledge_change", args=[link.pledge_id]), link.pledge
+            '<a href="{}">{}</a>',
+            reverse("admin:aid_pledge_change", args=[link.pledge_id]),
+            link.pledge,
         )
 
 

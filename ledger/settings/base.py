@@ -107,4 +107,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LEDGER_LOG_LEVEL", "INFO")},
 }
-SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would bypass the services that validate whole pledges
+SIMPLE_HISTORY_REVERT_DISABLED = (
+    True  # a revert would bypass the services that validate whole pledges
+)

@@ -1,4 +1,4 @@
-"""Production settings: secure by default, everything secret or site-specific from the environment."""
+"""Production settings: secure by default; secrets and site-specific values from the environment."""
 
 import os
 
@@ -10,12 +10,16 @@ from .base import env_bool, env_list
 DEBUG = False
 
 SECRET_KEY = os.environ.get("LEDGER_SECRET_KEY", "")
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
-    raise ImproperlyConfigured("Set LEDGER_SECRET_KEY to a random string of at least 50 characters.")
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("insecure"):
+    raise ImproperlyConfigured(
+        "Set LEDGER_SECRET_KEY to a random string of at least 50 characters."
+    )
 
 ALLOWED_HOSTS = env_list("LEDGER_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("Set LEDGER_ALLOWED_HOSTS to the site's host names, comma-separated.")
+    raise ImproperlyConfigured(
+        "Set LEDGER_ALLOWED_HOSTS to the site's host names, comma-separated."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("LEDGER_CSRF_TRUSTED_ORIGINS")
 
 # TLS is terminated in front of the app by default; LEDGER_SECURE_SSL_REDIRECT=0 turns it off
