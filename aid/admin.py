@@ -86,10 +86,22 @@ class LineForm(forms.ModelForm):
             "description", "item_type", "category", "quantity", "quantity_qualifier", "unit",
             "value", "currency", "value_basis",
         ]  # fmt: skip
-        widgets = {"description": forms.TextInput(attrs={"size": 28})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Most values an editor types are the source's own figure.
+        self.fields["value_basis"].initial = Line.ValueBasis.STATED
 
 
-class LineInline(admin.TabularInline):
+class AtLeastMinNum:
+    """The service refuses a pledge without a line or a source: ticking "delete" on the last one
+    must be an error on the form, not a server error, so the admin enforces `min_num` too."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+
+class LineInline(AtLeastMinNum, admin.TabularInline):
     model = Line
     form = LineForm
     extra = 1
@@ -102,7 +114,7 @@ class LineInline(admin.TabularInline):
         return 2 if obj is None else 1
 
 
-class SourceLinkInline(admin.TabularInline):
+class SourceLinkInline(AtLeastMinNum, admin.TabularInline):
     model = PledgeSource
     extra = 1
     min_num = 1
@@ -162,7 +174,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
         "announced", "donor", "official", "lines_summary", "total_value", "status", "ref",
     ]  # fmt: skip
     list_display_links = ["announced"]
-    list_select_related = ["donor", "recipient", "official"]
+    list_select_related = ["donor", "recipient", "official__party"]  # Official.__str__ shows party
     list_filter = [
         ("donor", admin.RelatedOnlyFieldListFilter),
         CategoryFilter,
@@ -190,6 +202,9 @@ class PledgeAdmin(SimpleHistoryAdmin):
     inlines = [LineInline, SourceLinkInline]
     actions = ["withdraw"]
     object_history_template = "admin/aid/pledge/object_history.html"
+
+    class Media:
+        css = {"all": ["aid/pledge-form.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("lines__item_type")

@@ -290,7 +290,9 @@ class Pledge(models.Model):
 
     def __str__(self):
         donor = self.donor.code if self.donor_id else "?"
-        return f"{donor} {self.announced_label} {self.package or self.ref}".strip()
+        recipient = self.recipient.code if self.recipient_id else "?"
+        package = f" · {self.package}" if self.package else ""
+        return f"{donor} → {recipient}, {self.announced_label}{package}"
 
     @property
     def announced_label(self) -> str:

@@ -93,7 +93,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-gb"
+LANGUAGE_CODE = "en"
+FORMAT_MODULE_PATH = ["ledger.formats"]
 TIME_ZONE = os.environ.get("LEDGER_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
