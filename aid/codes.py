@@ -32,7 +32,8 @@ def currency_choices() -> list[tuple[str, str]]:
 
 
 def validate_currency(code: str) -> None:
-    if code and code not in currencies():
+    # Case is not an error: `Line.clean()` upper-cases the code after the field validators run.
+    if code and code.strip().upper() not in currencies():
         raise ValidationError(
             "“%(code)s” is not an ISO 4217 currency code (e.g. EUR, USD, GBP).",
             code="unknown_currency",
@@ -46,7 +47,8 @@ def languages() -> frozenset[str]:
 
 
 def validate_language(code: str) -> None:
-    if code and code not in languages():
+    # Case is not an error: `Source.clean()` lower-cases the code after the field validators run.
+    if code and code.strip().lower() not in languages():
         raise ValidationError(
             "“%(code)s” is not an ISO 639-1 language code (e.g. en, uk, de).",
             code="unknown_language",

@@ -1,4 +1,4 @@
-"""ISO dates everywhere in the admin: researchers read and type 2022-11-23, whatever their locale."""
+"""ISO dates everywhere in the admin: researchers read and type 2022-11-23 in any locale."""
 
 DATE_FORMAT = "Y-m-d"
 SHORT_DATE_FORMAT = "Y-m-d"
