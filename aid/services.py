@@ -34,6 +34,14 @@ def prefixed(prefix: str, error: ValidationError) -> dict[str, list[str]]:
     }
 
 
+def unchanged(instance, stored) -> bool:
+    """True when saving `instance` would write what is already stored (and add empty history)."""
+    return stored is not None and all(
+        getattr(instance, field.attname) == getattr(stored, field.attname)
+        for field in instance._meta.concrete_fields
+    )
+
+
 def validate_pledge(pledge: Pledge, lines: Sequence[Line], links: Sequence[PledgeSource]) -> None:
     """Validate a pledge with all its lines and source links; raise every error at once."""
     errors: dict[str, list[str]] = {}
