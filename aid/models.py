@@ -131,7 +131,8 @@ class Category(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.parent.name} › {self.name}" if self.parent_id else self.name
+        # The specific name first, so that a narrow select still shows what was chosen.
+        return f"{self.name} ({self.parent.name})" if self.parent_id else self.name
 
     @property
     def level(self) -> int:
@@ -342,8 +343,8 @@ class Line(models.Model):
         UNSPECIFIED = "unspecified", "unspecified"
 
     class ValueBasis(models.TextChoices):
-        STATED = "stated", "stated by the source"
-        ESTIMATED = "estimated", "estimated from prices"
+        STATED = "stated", "stated"
+        ESTIMATED = "estimated", "estimated"
         UNKNOWN = "unknown", "unknown"
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="lines")
@@ -392,7 +393,11 @@ class Line(models.Model):
         max_length=3, blank=True, validators=[validate_currency], help_text="ISO 4217 code."
     )
     value_basis = models.CharField(
-        "value basis", max_length=10, choices=ValueBasis.choices, blank=True
+        "value basis",
+        max_length=10,
+        choices=ValueBasis.choices,
+        blank=True,
+        help_text="stated by the source, estimated from prices, or unknown.",
     )
     history = HistoricalRecords()
 

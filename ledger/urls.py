@@ -5,6 +5,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = "Military-aid commitment ledger"
 admin.site.site_title = "Aid ledger"
 admin.site.index_title = "Data entry"
+# The pledge form needs the width; breadcrumbs and the index already lead everywhere.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
