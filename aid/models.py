@@ -5,6 +5,7 @@ the services in `aid.services` call `full_clean()` before every save.
 """
 
 import datetime
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -309,25 +310,25 @@ class Pledge(models.Model):
         return self.announced_on.isoformat()
 
     def clean(self):
-        errors = {}
+        errors = defaultdict(list)
         if self.donor_id and self.donor_id == self.recipient_id:
-            errors["recipient"] = "The recipient must differ from the donor."
+            errors["recipient"].append("The recipient must differ from the donor.")
         if self.announced_on:
             if self.announced_on > timezone.localdate():
-                errors["announced_on"] = "The announcement date cannot be in the future."
+                errors["announced_on"].append("The announcement date cannot be in the future.")
             expected = first_day(self.announced_on, self.date_precision)
             if expected != self.announced_on:
-                errors["announced_on"] = (
+                errors["announced_on"].append(
                     f"With {self.date_precision} precision the date must be the first day of "
                     f"the {self.date_precision}: {expected.isoformat()}."
                 )
         if self.official_id and self.donor_id and self.official.party_id != self.donor_id:
-            errors["official"] = (
+            errors["official"].append(
                 f"{self.official.name} speaks for {self.official.party.name}, "
                 f"not for the donor {self.donor.name}."
             )
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError(dict(errors))
         if self.official_id and not self.official_title:
             self.official_title = self.official.title
 

@@ -17,8 +17,8 @@ from sources.models import PledgeSource
 def attribute(instance, actor: AbstractBaseUser | None, reason: str = "") -> None:
     """Mark the next history record of `instance` with who made the change and why."""
     instance._history_user = actor
-    if reason:
-        instance._change_reason = reason
+    # Always set, so that a reason given for one save is not repeated on the next.
+    instance._change_reason = reason or None
 
 
 def new_ref(pledge: Pledge) -> str:
@@ -89,13 +89,15 @@ def pledge_save(
     validate_pledge(pledge, lines, links)
     if not pledge.ref:
         pledge.ref = new_ref(pledge)
-    attribute(pledge, actor, reason)
-    pledge.save()
+    stored = Pledge.objects.filter(pk=pledge.pk).first() if pledge.pk else None
+    if not unchanged(pledge, stored):
+        attribute(pledge, actor, reason)
+        pledge.save()
 
-    kept_lines = {line.pk for line in lines if line.pk}
-    for removed in pledge.lines.exclude(pk__in=kept_lines):
-        attribute(removed, actor, reason)
-        removed.delete()
+    stored_lines = {line.pk: line for line in Line.objects.filter(pledge_id=pledge.pk)}
+    for removed in stored_lines.keys() - {line.pk for line in lines}:
+        attribute(stored_lines[removed], actor, reason)
+        stored_lines[removed].delete()
     used = Line.history.filter(pledge_id=pledge.pk).aggregate(top=Max("line_no"))["top"]
     next_no = (used or 0) + 1
     for line in lines:
@@ -103,17 +105,19 @@ def pledge_save(
         if line.line_no is None:
             line.line_no = next_no
             next_no += 1
-        attribute(line, actor, reason)
-        line.save()
+        if not unchanged(line, stored_lines.get(line.pk)):
+            attribute(line, actor, reason)
+            line.save()
 
-    kept_links = {link.pk for link in links if link.pk}
-    for removed in pledge.source_links.exclude(pk__in=kept_links):
-        attribute(removed, actor, reason)
-        removed.delete()
+    stored_links = {link.pk: link for link in PledgeSource.objects.filter(pledge_id=pledge.pk)}
+    for removed in stored_links.keys() - {link.pk for link in links}:
+        attribute(stored_links[removed], actor, reason)
+        stored_links[removed].delete()
     for link in links:
         link.pledge = pledge
-        attribute(link, actor, reason)
-        link.save()
+        if not unchanged(link, stored_links.get(link.pk)):
+            attribute(link, actor, reason)
+            link.save()
     return pledge
 
 

@@ -21,9 +21,12 @@ class SourceForm(forms.ModelForm):
         url = self.cleaned_data.get("url")
         if not url:
             return None
-        existing = (
-            Source.objects.filter(url=normalise_url(url)).exclude(pk=self.instance.pk).first()
-        )
+        try:
+            normalised = normalise_url(url)
+        except ValueError as error:
+            # Some URLs pass URLValidator but cannot be split (a port above 65535).
+            raise forms.ValidationError(f"Enter a valid URL ({error}).", code="invalid") from None
+        existing = Source.objects.filter(url=normalised).exclude(pk=self.instance.pk).first()
         if existing:
             link = reverse("admin:sources_source_change", args=[existing.pk])
             raise forms.ValidationError(
@@ -73,6 +76,9 @@ class SourceAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "publisher", "kind", "published_on", "pledge_count", "url"]
     list_filter = ["kind", "language", ("published_on", admin.DateFieldListFilter)]
     search_fields = ["title", "url", "publisher"]
+    # Explicit, because the pledge-count annotation groups rows and a grouped query ignores
+    # Meta.ordering: the source autocomplete would otherwise page through an unordered list.
+    ordering = ["-published_on", "title", "pk"]
     show_full_result_count = False
     date_hierarchy = "published_on"
     inlines = [SupportedPledgeInline]

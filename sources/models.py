@@ -62,7 +62,11 @@ class Source(models.Model):
         return self.title or self.url
 
     def clean(self):
-        self.url = normalise_url(self.url) if self.url else None
+        try:
+            self.url = normalise_url(self.url) if self.url else None
+        except ValueError as error:
+            # Some URLs pass URLValidator but cannot be split (a port above 65535).
+            raise ValidationError({"url": f"Enter a valid URL ({error})."}) from None
         self.language = (self.language or "").strip().lower()
         if not self.url and not self.title.strip():
             raise ValidationError({"title": "A source needs a URL or a title."})

@@ -19,4 +19,8 @@ def source_save(*, actor: AbstractBaseUser | None, source: Source) -> Source:
 
 def source_find(url: str) -> Source | None:
     """The source already stored under this URL, whatever tracking parameters it came with."""
-    return Source.objects.filter(url=normalise_url(url)).first() if url.strip() else None
+    try:
+        normalised = normalise_url(url)
+    except ValueError:  # not a URL that can be split, so not one that can be stored either
+        return None
+    return Source.objects.filter(url=normalised).first() if normalised else None

@@ -1,13 +1,20 @@
 """Fixtures shared by the suite: parties from the seed migration, users and a minimal pledge."""
 
 import datetime
+import os
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connections
 
 from aid.models import Category, Line, Official, Party
 from aid.services import pledge_create
 from sources.models import PledgeSource, Source
+
+SEED_TITLE = (
+    "Russian recruits escape military training camp in fresh humiliation for Vladimir Putin"
+)
 
 
 @pytest.fixture
@@ -27,13 +34,17 @@ def wallace(gb):
 
 @pytest.fixture
 def editor(db):
-    """A research editor: staff, with permission to add and change ledger records, not a superuser."""
+    """A research editor: staff, adds and changes ledger records, not a superuser."""
     user = User.objects.create_user("editor", password="editor-pass-123", is_staff=True)
     codenames = [
         f"{action}_{model}"
         for action in ("add", "change", "view")
         for model in ("pledge", "line", "official", "itemtype", "itemalias", "category", "party")
-    ] + [f"{action}_{model}" for action in ("add", "change", "view") for model in ("source", "pledgesource")]
+    ] + [
+        f"{action}_{model}"
+        for action in ("add", "change", "view")
+        for model in ("source", "pledgesource")
+    ]
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     return user
 
@@ -46,7 +57,7 @@ def admin_user(db):
 @pytest.fixture
 def article(db):
     return Source.objects.create(
-        title="Russian recruits escape military training camp in fresh humiliation for Vladimir Putin",
+        title=SEED_TITLE,
         publisher="Daily Express",
         kind=Source.Kind.NEWS_REPORT,
     )
@@ -74,3 +85,60 @@ def make_pledge(gb, ua, article, editor):
         return pledge_create(actor=editor, lines=lines, links=links, **fields)
 
     return make
+
+
+# Real-browser tests: Playwright driving Debian's Chromium. Without a browser they skip, saying why;
+# under CI (CI=true) a missing browser fails the run instead, so the tests cannot silently vanish.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def no_browser(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            f"{reason}. Browser tests must run under CI (CI=true), not skip.", pytrace=False
+        )
+    pytest.skip(f"browser test skipped: {reason}")
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch):
+    """A Chromium page whose relative URLs go to the live server, closed after the test."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        no_browser(f"the playwright package cannot be imported ({error})")
+    if not os.access(CHROMIUM, os.X_OK):
+        no_browser(f"no Chromium at {CHROMIUM} (Debian package: chromium)")
+    # Playwright's sync API runs an event loop in this thread. The ORM calls the test makes while
+    # the browser is open are still plain synchronous code, so Django is told to allow them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        except PlaywrightError as error:
+            no_browser(f"Chromium at {CHROMIUM} does not start: {error.message.splitlines()[0]}")
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1400, "height": 1000}
+        )
+        context.set_default_timeout(10_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+            # With a loop running, Django keeps connections per context rather than per thread, so
+            # the test's queries opened a second connection: close it, or PostgreSQL refuses to
+            # drop the test database ("being accessed by other users").
+            connections.close_all()
