@@ -1,0 +1,14 @@
+"""Donors, officials, the category taxonomy, the item catalogue, pledges and their lines.
+
+The database holds every rule it can (CHECK and UNIQUE constraints); `clean()` holds the rest, and
+the services in `aid.services` call `full_clean()` before every save.
+"""
+
+from aid.models.catalogue import AidType, Category, ItemAlias, ItemType, Unit
+from aid.models.parties import Official, Party
+from aid.models.pledges import DatePrecision, Line, Pledge, first_day
+
+__all__ = [
+    "AidType", "Category", "DatePrecision", "ItemAlias", "ItemType", "Line", "Official", "Party",
+    "Pledge", "Unit", "first_day",
+]  # fmt: skip
