@@ -2,6 +2,7 @@
 call these, so every write is validated the same way and recorded in the history with its author,
 in the same transaction as the write itself."""
 
+import itertools
 import secrets
 from collections.abc import Sequence
 
@@ -71,6 +72,19 @@ def validate_pledge(pledge: Pledge, lines: Sequence[Line], links: Sequence[Pledg
         raise ValidationError(errors)
 
 
+def replace_rows(model, pledge: Pledge, rows: Sequence, actor, reason: str) -> None:
+    """Make `rows` the pledge's rows of `model`: remove the others, save the new and the changed."""
+    stored = {row.pk: row for row in model.objects.filter(pledge_id=pledge.pk)}
+    for removed in stored.keys() - {row.pk for row in rows}:
+        attribute(stored[removed], actor, reason)
+        stored[removed].delete()
+    for row in rows:
+        row.pledge = pledge
+        if not unchanged(row, stored.get(row.pk)):
+            attribute(row, actor, reason)
+            row.save()
+
+
 @transaction.atomic
 def pledge_save(
     *,
@@ -94,30 +108,13 @@ def pledge_save(
         attribute(pledge, actor, reason)
         pledge.save()
 
-    stored_lines = {line.pk: line for line in Line.objects.filter(pledge_id=pledge.pk)}
-    for removed in stored_lines.keys() - {line.pk for line in lines}:
-        attribute(stored_lines[removed], actor, reason)
-        stored_lines[removed].delete()
     used = Line.history.filter(pledge_id=pledge.pk).aggregate(top=Max("line_no"))["top"]
-    next_no = (used or 0) + 1
+    numbers = itertools.count((used or 0) + 1)
     for line in lines:
-        line.pledge = pledge
         if line.line_no is None:
-            line.line_no = next_no
-            next_no += 1
-        if not unchanged(line, stored_lines.get(line.pk)):
-            attribute(line, actor, reason)
-            line.save()
-
-    stored_links = {link.pk: link for link in PledgeSource.objects.filter(pledge_id=pledge.pk)}
-    for removed in stored_links.keys() - {link.pk for link in links}:
-        attribute(stored_links[removed], actor, reason)
-        stored_links[removed].delete()
-    for link in links:
-        link.pledge = pledge
-        if not unchanged(link, stored_links.get(link.pk)):
-            attribute(link, actor, reason)
-            link.save()
+            line.line_no = next(numbers)
+    replace_rows(Line, pledge, lines, actor, reason)
+    replace_rows(PledgeSource, pledge, links, actor, reason)
     return pledge
 
 

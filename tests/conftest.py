@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connections
 
-from aid.models import Category, Line, Official, Party
+from aid.models import Category, Line, Official, Party, Pledge
 from aid.services import pledge_create
 from sources.models import PledgeSource, Source
 
@@ -25,6 +25,16 @@ def gb(db):
 @pytest.fixture
 def ua(db):
     return Party.objects.get(code="UA")
+
+
+@pytest.fixture
+def helicopters(db):
+    return Category.objects.get(slug="helicopters")
+
+
+@pytest.fixture
+def artillery(db):
+    return Category.objects.get(slug="artillery")
 
 
 @pytest.fixture
@@ -142,3 +152,15 @@ def browser_page(live_server, monkeypatch):
             # the test's queries opened a second connection: close it, or PostgreSQL refuses to
             # drop the test database ("being accessed by other users").
             connections.close_all()
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every table a pledge write touches, history included."""
+    return {
+        "pledges": Pledge.objects.count(),
+        "lines": Line.objects.count(),
+        "links": PledgeSource.objects.count(),
+        "pledge history": Pledge.history.count(),
+        "line history": Line.history.count(),
+        "link history": PledgeSource.history.count(),
+    }

@@ -15,6 +15,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.services import pledge_save
 from sources.models import PledgeSource, Source
+from tests.conftest import row_counts
 
 CHANGELIST = "/admin/aid/pledge/"
 ADD = "/admin/aid/pledge/add/"
@@ -84,11 +85,6 @@ def form_data(client, page: str, form_id: str, **changes) -> dict:
 
 
 @pytest.fixture
-def helicopters(db):
-    return Category.objects.get(slug="helicopters")
-
-
-@pytest.fixture
 def us(db):
     return Party.objects.get(code="US")
 
@@ -148,17 +144,6 @@ def listed(client, query: str = "") -> set[str]:
     response = client.get(f"{CHANGELIST}?{query}")
     assert response.status_code == 200
     return {pledge.ref for pledge in response.context["cl"].result_list}
-
-
-def row_counts() -> dict[str, int]:
-    return {
-        "pledges": Pledge.objects.count(),
-        "lines": Line.objects.count(),
-        "links": PledgeSource.objects.count(),
-        "pledge history": Pledge.history.count(),
-        "line history": Line.history.count(),
-        "link history": PledgeSource.history.count(),
-    }
 
 
 # --- Changelist ------------------------------------------------------------------------------

@@ -16,11 +16,6 @@ from sources.models import Source
 from sources.normalise import normalise_url
 
 
-@pytest.fixture
-def helicopters(db):
-    return Category.objects.get(slug="helicopters")
-
-
 def line_errors(**fields) -> dict[str, list[str]]:
     """Validate a line as the services do (it has no pledge yet) and return its errors."""
     line = Line(**fields)

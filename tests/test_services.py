@@ -7,22 +7,13 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from aid.models import Category, Line, Pledge
+from aid.models import Line, Pledge
 from aid.services import official_save, pledge_create, pledge_save, pledge_withdraw
 from sources.models import PledgeSource, Source
 from sources.services import source_find, source_save
+from tests.conftest import row_counts
 
 NOV_23 = datetime.date(2022, 11, 23)
-
-
-@pytest.fixture
-def helicopters(db):
-    return Category.objects.get(slug="helicopters")
-
-
-@pytest.fixture
-def artillery(db):
-    return Category.objects.get(slug="artillery")
 
 
 def sea_kings(category, quantity=3) -> Line:
@@ -31,18 +22,6 @@ def sea_kings(category, quantity=3) -> Line:
 
 def links_of(pledge) -> list[PledgeSource]:
     return list(pledge.source_links.all())
-
-
-def row_counts() -> dict[str, int]:
-    """Rows of every table a pledge write touches, history included."""
-    return {
-        "pledges": Pledge.objects.count(),
-        "lines": Line.objects.count(),
-        "links": PledgeSource.objects.count(),
-        "pledge history": Pledge.history.count(),
-        "line history": Line.history.count(),
-        "link history": PledgeSource.history.count(),
-    }
 
 
 # --- Creating --------------------------------------------------------------------------------
