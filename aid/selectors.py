@@ -1,8 +1,22 @@
-"""Reads of the ledger that more than one surface needs (admin, importers, later the API)."""
+"""Reads of the ledger that more than one surface needs: the API, CSV output, the admin and the
+importers. `totals` is the one aggregation: everything that reports a sum calls it."""
 
-from django.db.models import Q
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from aid.models import ItemType
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
+
+from aid.fx import ANNOUNCEMENT, Basis
+from aid.models import ItemType, Line
+
+GROUPS = ("donor", "recipient", "category", "item_type", "official", "status", "period")
+PERIODS = {"month": TruncMonth, "quarter": TruncQuarter, "year": TruncYear}
+MEASURES = ("value", "quantity")
+CENT = Decimal("0.01")
+CONVERTED = DecimalField(max_digits=32, decimal_places=8)
 
 
 def item_type_for(text: str) -> ItemType | None:
@@ -15,3 +29,176 @@ def item_type_for(text: str) -> ItemType | None:
         .select_related("category")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class TotalsQuery:
+    """What to add up and how. Validated by the API's TotalsQuerySerializer."""
+
+    group_by: tuple[str, ...] = ()
+    period: str = "year"
+    category_level: int | None = None
+    measure: str = "value"
+    currency: str = "EUR"
+    fx: str = ANNOUNCEMENT
+    cumulative: bool = False
+
+    @property
+    def basis(self) -> Basis:
+        return Basis(currency=self.currency, fx=self.fx)
+
+    def row_keys(self) -> list[str]:
+        """Columns that identify a row: the groups, and for quantities the unit."""
+        return [*self.group_by, *(["unit"] if self.measure == "quantity" else [])]
+
+
+def columns(query: TotalsQuery) -> list[str]:
+    """The columns of a totals row, in order."""
+    if query.measure == "quantity":
+        return [*query.row_keys(), "pledges", "lines", "quantity", "unspecified"]
+    return [
+        *query.row_keys(),
+        "pledges",
+        "lines",
+        "value",
+        "currency",
+        "fx",
+        "unvalued",
+        "unconverted",
+    ]
+
+
+def period_label(day: datetime.date | datetime.datetime | None, period: str) -> str | None:
+    """2022-11 for a month, 2022-Q4 for a quarter, 2022 for a year."""
+    if day is None:
+        return None
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return str(day.year)
+
+
+def group_expressions(query: TotalsQuery) -> dict:
+    category = (
+        Coalesce("category__parent__slug", "category__slug")
+        if query.category_level == 1
+        else F("category__slug")
+    )
+    return {
+        "donor": F("pledge__donor__code"),
+        "recipient": F("pledge__recipient__code"),
+        "category": category,
+        "item_type": F("item_type__name"),
+        "official": F("pledge__official__name"),
+        "status": F("pledge__status"),
+        "period": PERIODS[query.period]("pledge__announced_on"),
+        "unit": F("unit"),
+    }
+
+
+def measures(query: TotalsQuery) -> dict:
+    """Aggregates, named `m_*` so that no name shadows a line field the filters refer to."""
+    counts = {"m_pledges": Count("pledge", distinct=True), "m_lines": Count("id")}
+    if query.measure == "quantity":
+        return counts | {
+            "m_quantity": Sum("quantity"),
+            "m_unspecified": Count("id", filter=Q(quantity__isnull=True)),
+        }
+    return counts | {
+        "m_value": Sum("converted"),
+        "m_unvalued": Count("id", filter=Q(value__isnull=True)),
+        "m_unconverted": Count("id", filter=Q(value__isnull=False, converted__isnull=True)),
+    }
+
+
+def totals(lines: QuerySet[Line], query: TotalsQuery) -> list[dict]:
+    """Rows of sums over `lines` (already filtered), one per combination of the query's keys.
+
+    The database does the grouping and the currency conversion; Python only labels the rows
+    and, for `cumulative`, runs the sums along the periods of each group.
+    """
+    keys = query.row_keys()
+    expressions = group_expressions(query)
+    if query.measure == "value":
+        lines = lines.annotate(
+            converted=ExpressionWrapper(query.basis.expression(), output_field=CONVERTED)
+        )
+    grouped = (
+        lines.order_by()
+        .annotate(**{f"key_{key}": expressions[key] for key in keys})
+        .values(*[f"key_{key}" for key in keys])
+        .annotate(**measures(query))
+        .order_by(*[f"key_{key}" for key in keys])
+    )
+    rows = [labelled(row, query) for row in grouped]
+    return list(running(rows, query)) if query.cumulative else rows
+
+
+def labelled(row: dict, query: TotalsQuery) -> dict:
+    out = {}
+    for key in query.row_keys():
+        value = row[f"key_{key}"]
+        out[key] = period_label(value, query.period) if key == "period" else value
+    out["pledges"], out["lines"] = row["m_pledges"], row["m_lines"]
+    if query.measure == "quantity":
+        out["quantity"], out["unspecified"] = row["m_quantity"] or 0, row["m_unspecified"]
+    else:
+        value = row["m_value"]
+        out["value"] = Decimal(value).quantize(CENT) if value is not None else Decimal("0.00")
+        out["currency"], out["fx"] = query.currency, query.fx
+        out["unvalued"], out["unconverted"] = row["m_unvalued"], row["m_unconverted"]
+    return out
+
+
+ADDITIVE = ("pledges", "lines", "value", "quantity", "unspecified", "unvalued", "unconverted")
+
+
+@dataclass
+class Running:
+    sums: dict = field(default_factory=dict)
+
+    def add(self, row: dict) -> dict:
+        for name in ADDITIVE:
+            if name in row:
+                self.sums[name] = self.sums.get(name, 0) + row[name]
+        return {**row, **self.sums}
+
+
+def running(rows: list[dict], query: TotalsQuery) -> Iterator[dict]:
+    """Running sums along `period` within each combination of the other keys.
+
+    Every period from a group's first to the last period in the result gets a row, so a
+    cumulative series has no holes where a group pledged nothing.
+    """
+    periods = sorted({row["period"] for row in rows}, key=period_sort_key)
+    others = [key for key in query.row_keys() if key != "period"]
+    series: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        series.setdefault(tuple(row[key] for key in others), {})[row["period"]] = row
+    for group, by_period in series.items():
+        total = Running()
+        first = min(by_period, key=period_sort_key)
+        for period in periods[periods.index(first) :]:
+            row = by_period.get(period) or empty_row(
+                dict(zip(others, group, strict=True)), period, query
+            )
+            yield total.add(row)
+
+
+def empty_row(keys: dict, period: str, query: TotalsQuery) -> dict:
+    row = {**keys, "period": period, "pledges": 0, "lines": 0}
+    if query.measure == "quantity":
+        return row | {"quantity": 0, "unspecified": 0}
+    return row | {
+        "value": Decimal("0.00"),
+        "currency": query.currency,
+        "fx": query.fx,
+        "unvalued": 0,
+        "unconverted": 0,
+    }
+
+
+def period_sort_key(label: str) -> tuple[int, int]:
+    year, _, rest = label.partition("-")
+    return int(year), int(rest.lstrip("Q") or 0)

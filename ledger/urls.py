@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Military-aid commitment ledger"
@@ -11,4 +11,8 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("ledger.api.urls")),
 ]
+
+handler404 = "ledger.api.errors.not_found"
+handler500 = "ledger.api.errors.server_error"

@@ -5,10 +5,11 @@ the services in `aid.services` call `full_clean()` before every save.
 """
 
 from aid.models.catalogue import AidType, Category, ItemAlias, ItemType, Unit
+from aid.models.fx import ECB, Rate, RateTable
 from aid.models.parties import Official, Party
 from aid.models.pledges import DatePrecision, Line, Pledge, first_day
 
 __all__ = [
-    "AidType", "Category", "DatePrecision", "ItemAlias", "ItemType", "Line", "Official", "Party",
-    "Pledge", "Unit", "first_day",
+    "ECB", "AidType", "Category", "DatePrecision", "ItemAlias", "ItemType", "Line", "Official",
+    "Party", "Pledge", "Rate", "RateTable", "Unit", "first_day",
 ]  # fmt: skip

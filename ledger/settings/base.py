@@ -1,6 +1,7 @@
 """Settings shared by every environment; each value that differs between machines comes from the
 environment, so the same code runs on a laptop, in CI and in production."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -33,6 +34,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "rest_framework",
+    "django_filters",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "aid",
     "sources",
 ]
@@ -111,3 +117,46 @@ LOGGING = {
 SIMPLE_HISTORY_REVERT_DISABLED = (
     True  # a revert would bypass the services that validate whole pledges
 )
+
+# --- API ---------------------------------------------------------------------------------------
+# Anonymous users read unless this is set; writes always need a user with model permissions.
+LEDGER_API_READ_REQUIRES_LOGIN = env_bool("LEDGER_API_READ_REQUIRES_LOGIN", False)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "knox.auth.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["ledger.api.permissions.LedgerPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "ledger.api.pagination.Pages",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+        "ledger.api.csv.CSVRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("LEDGER_API_ANON_RATE", "600/hour")},
+    "EXCEPTION_HANDLER": "ledger.api.errors.json_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "DATE_FORMAT": "iso-8601",
+}
+
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(days=int(os.environ.get("LEDGER_API_TOKEN_DAYS", "90"))),
+    "AUTO_REFRESH": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Military-aid commitment ledger API",
+    "DESCRIPTION": "Pledges of military aid with their lines and sources, and totals by donor, "
+    "category and period. Every list and the totals answer `?format=csv`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"UnitEnum": "aid.models.catalogue.Unit"},
+}

