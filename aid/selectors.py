@@ -124,13 +124,16 @@ def totals(lines: QuerySet[Line], query: TotalsQuery) -> list[dict]:
         lines = lines.annotate(
             converted=ExpressionWrapper(query.basis.expression(), output_field=CONVERTED)
         )
-    grouped = (
-        lines.order_by()
-        .annotate(**{f"key_{key}": expressions[key] for key in keys})
-        .values(*[f"key_{key}" for key in keys])
-        .annotate(**measures(query))
-        .order_by(*[f"key_{key}" for key in keys])
-    )
+    if keys:
+        grouped = (
+            lines.order_by()
+            .annotate(**{f"key_{key}": expressions[key] for key in keys})
+            .values(*[f"key_{key}" for key in keys])
+            .annotate(**measures(query))
+            .order_by(*[f"key_{key}" for key in keys])
+        )
+    else:  # one grand total: `.values()` with no keys would group by every field
+        grouped = [lines.order_by().aggregate(**measures(query))]
     rows = [labelled(row, query) for row in grouped]
     return list(running(rows, query)) if query.cumulative else rows
 
