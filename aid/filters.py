@@ -138,7 +138,8 @@ class LineFilterSet(PledgeFields):
         label="announcing official by name; repeatable",
     )
     pledge = filters.CharFilter(field_name="pledge__ref", label="pledge reference")
-    currency = filters.CharFilter(
+    # Not `currency`: on the totals endpoint that names the currency to convert to.
+    value_currency = filters.CharFilter(
         field_name="currency", lookup_expr="iexact", label="currency of the value as announced"
     )
     unit = filters.ChoiceFilter(choices=Line._meta.get_field("unit").choices)
