@@ -20,7 +20,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@$(BIN)/python manage.py ensure_admin
-	@echo "Admin (data entry): http://$(HOST):$(PORT)/admin/"
+	@echo "Admin (data entry):  http://$(HOST):$(PORT)/admin/"
+	@echo "API:                 http://$(HOST):$(PORT)/api/v1/  (docs: /api/v1/docs/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
