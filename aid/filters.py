@@ -8,6 +8,7 @@ silently empty result. Withdrawn pledges are left out unless `status` asks for t
 import django_filters as filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
+from django_filters.fields import ModelMultipleChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -30,14 +31,46 @@ def codes(field_name: str, label: str) -> NaturalKeyFilter:
     )
 
 
-def ids(field_name: str, model, label: str) -> filters.ModelMultipleChoiceFilter:
-    return filters.ModelMultipleChoiceFilter(
+class IdsField(ModelMultipleChoiceField):
+    def _check_values(self, value):
+        # An id too big for the database is no record's: an error, not a crash (SQLite overflows).
+        for item in value:
+            text = str(item).strip().lstrip("+-")
+            if text.isdigit() and int(text) >= 2**63:
+                raise ValidationError("“%(id)s” is not a valid id.", params={"id": item})
+        return super()._check_values(value)
+
+
+class IdFilter(filters.ModelMultipleChoiceFilter):
+    field_class = IdsField
+
+
+def ids(field_name: str, model, label: str) -> IdFilter:
+    return IdFilter(
         field_name=field_name, queryset=model.objects.all(), label=f"{label} by id; repeatable"
     )
 
 
+def validate_url(value: str) -> None:
+    """Some strings cannot be split as URLs (a port above 65535): an error, not a crash."""
+    try:
+        normalise_url(value)
+    except ValueError as error:
+        raise ValidationError(f"Enter a valid URL ({error}).") from None
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """The order asked for, then the list's default order: rows that tie on the asked-for fields
+    keep one order, so pages neither repeat nor skip them."""
+
+    def filter(self, qs, value):
+        ordering = [self.get_ordering_value(name) for name in value or [] if name]
+        return qs.order_by(*ordering, *qs.query.order_by) if ordering else qs
+
+
 def validate_source(value):
     """A source filter names a URL the ledger holds, or it is an error, not an empty result."""
+    validate_url(value)
     if value and not Source.objects.filter(url=normalise_url(value)).exists():
         raise ValidationError("No source with this URL is in the ledger.")
 
@@ -152,7 +185,7 @@ class LineFilterSet(PledgeFields):
         field_name="value", lookup_expr="lte", label="value at most, in the line's own currency"
     )
     q = filters.CharFilter(method="filter_text", label="text in the item, official or source title")
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[
             ("pledge__announced_on", "announced_on"),
             ("pledge__donor__code", "donor"),
@@ -202,7 +235,7 @@ class PledgeFilterSet(PledgeFields):
     q = filters.CharFilter(
         method="filter_text", label="text in the items, package, official or source titles"
     )
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[("announced_on", "announced_on"), ("donor__code", "donor"), ("id", "id")]
     )
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from currency_converter import CurrencyConverter
 from django.db import transaction
-from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Value, When
+from django.db.models import Case, DecimalField, F, Func, OuterRef, Subquery, Value, When
 from django.db.models.expressions import Expression
 
 from aid.models import ECB, Rate, RateTable
@@ -65,15 +65,19 @@ def load_table(name: str, rates: dict[str, Decimal], description: str = "") -> R
 
 
 def rates_on(day: datetime.date) -> dict[str, Decimal]:
-    """Each currency's last ECB rate on or before `day`."""
+    """Each currency's last ECB rate on or before `day`: one indexed look-up per currency, not a
+    read of every rate up to that day."""
+    ecb = Rate.objects.filter(table_id=ecb_table_id())
     latest = {}
-    for currency, per_eur in (
-        Rate.objects.filter(table__name=ECB, date__lte=day)
-        .order_by("currency", "date")
-        .values_list("currency", "per_eur")
-        .iterator(chunk_size=20000)
-    ):
-        latest[currency] = per_eur
+    for currency in ecb.values_list("currency", flat=True).distinct().order_by("currency"):
+        rate = (
+            ecb.filter(currency=currency, date__lte=day)
+            .order_by("-date")
+            .values_list("per_eur", flat=True)
+            .first()
+        )
+        if rate is not None:
+            latest[currency] = rate
     return latest
 
 
@@ -91,10 +95,35 @@ def constant_rate(currency_field: str, rates: dict[str, Decimal]) -> Expression:
     )
 
 
-def ecb_rate_at(currency, date_field: str) -> Expression:
+def ecb_table_id() -> int | None:
+    """The `ecb` table's id. Look-ups name it rather than join to it by name: with the table a
+    constant, PostgreSQL reads the last rate on or before a date straight from the unique index
+    (table, currency, date) instead of sorting every earlier rate of the currency."""
+    return RateTable.objects.filter(name=ECB).values_list("pk", flat=True).first()
+
+
+def ecb_rate_at(currency, date_field: str, table_id: int | None) -> Expression:
     """Units per euro of `currency` on the line's date: the last ECB rate on or before it."""
-    rates = Rate.objects.filter(table__name=ECB, currency=currency, date__lte=OuterRef(date_field))
+    rates = Rate.objects.filter(
+        table_id=table_id, currency=currency, date__lte=OuterRef(date_field)
+    )
     return Subquery(rates.order_by("-date").values("per_eur")[:1], output_field=RATE_FIELD)
+
+
+class Real(Func):
+    """Its argument, as a floating-point number on SQLite and unchanged elsewhere.
+
+    SQLite stores a whole-number decimal (a rate of 128 JPY, a value of 1000) as an integer and
+    divides two integers as integers (1000 / 128 = 7), which would drop the fraction of a
+    conversion. PostgreSQL's numeric division is exact and needs nothing."""
+
+    arity = 1
+    template = "(%(expressions)s)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="CAST(%(expressions)s AS REAL)", **extra_context
+        )
 
 
 @dataclass(frozen=True)
@@ -118,15 +147,16 @@ class Basis:
         """The line's value in the target currency; NULL when a rate is missing."""
         date_field = "pledge__announced_on"
         if self.fx == ANNOUNCEMENT:
+            ecb = ecb_table_id()
             source_rate = Case(
                 When(currency="EUR", then=Value(Decimal(1))),
-                default=ecb_rate_at(OuterRef("currency"), date_field),
+                default=ecb_rate_at(OuterRef("currency"), date_field, ecb),
                 output_field=RATE_FIELD,
             )
             target_rate = (
                 Value(Decimal(1))
                 if self.currency == "EUR"
-                else ecb_rate_at(Value(self.currency), date_field)
+                else ecb_rate_at(Value(self.currency), date_field, ecb)
             )
         else:
             rates = (
@@ -137,7 +167,7 @@ class Basis:
             source_rate = constant_rate("currency", rates)
             target = Decimal(1) if self.currency == "EUR" else rates.get(self.currency)
             target_rate = Value(target, output_field=RATE_FIELD)
-        return F("value") / source_rate * target_rate
+        return F("value") / Real(source_rate, output_field=RATE_FIELD) * target_rate
 
 
 def is_date(text: str) -> bool:

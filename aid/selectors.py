@@ -145,7 +145,8 @@ def labelled(row: dict, query: TotalsQuery) -> dict:
         out[key] = period_label(value, query.period) if key == "period" else value
     out["pledges"], out["lines"] = row["m_pledges"], row["m_lines"]
     if query.measure == "quantity":
-        out["quantity"], out["unspecified"] = row["m_quantity"] or 0, row["m_unspecified"]
+        # None, not 0, when no line of the group has a quantity: unknown is not zero (rule 2).
+        out["quantity"], out["unspecified"] = row["m_quantity"], row["m_unspecified"]
     else:
         value = row["m_value"]
         out["value"] = Decimal(value).quantize(CENT) if value is not None else Decimal("0.00")
@@ -163,8 +164,8 @@ class Running:
 
     def add(self, row: dict) -> dict:
         for name in ADDITIVE:
-            if name in row:
-                self.sums[name] = self.sums.get(name, 0) + row[name]
+            if row.get(name) is not None:  # an unknown quantity adds nothing, not zero
+                self.sums[name] = (self.sums.get(name) or 0) + row[name]
         return {**row, **self.sums}
 
 
@@ -192,7 +193,7 @@ def running(rows: list[dict], query: TotalsQuery) -> Iterator[dict]:
 def empty_row(keys: dict, period: str, query: TotalsQuery) -> dict:
     row = {**keys, "period": period, "pledges": 0, "lines": 0}
     if query.measure == "quantity":
-        return row | {"quantity": 0, "unspecified": 0}
+        return row | {"quantity": None, "unspecified": 0}
     return row | {
         "value": Decimal("0.00"),
         "currency": query.currency,

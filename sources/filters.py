@@ -3,18 +3,21 @@
 import django_filters as filters
 from django.db.models import Q
 
+from aid.filters import StableOrderingFilter, validate_url
 from sources.models import Source
 from sources.normalise import normalise_url
 
 
 class SourceFilterSet(filters.FilterSet):
-    url = filters.CharFilter(method="filter_url", label="URL, in any spelling of it")
+    url = filters.CharFilter(
+        method="filter_url", label="URL, in any spelling of it", validators=[validate_url]
+    )
     publisher = filters.CharFilter(lookup_expr="iexact")
     published_after = filters.DateFilter(field_name="published_on", lookup_expr="gte")
     published_before = filters.DateFilter(field_name="published_on", lookup_expr="lte")
     pledge = filters.CharFilter(field_name="pledge_links__pledge__ref", label="pledge reference")
     q = filters.CharFilter(method="filter_text", label="text in the title, publisher or URL")
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[("published_on", "published_on"), ("title", "title"), ("id", "id")]
     )
 

@@ -164,3 +164,12 @@ def row_counts() -> dict[str, int]:
         "line history": Line.history.count(),
         "link history": PledgeSource.history.count(),
     }
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reader(db):
+    """Logged in but holding no permission: may read the API, may not write to it."""
+    return User.objects.create_user("reader", password="reader-pass-123")

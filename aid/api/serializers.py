@@ -1,20 +1,38 @@
 """API representations of the aid records. Writes to pledges go through `aid.services`."""
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
+from django.db import transaction
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from aid.fx import ANNOUNCEMENT, is_date
 from aid.models import ECB, Category, ItemType, Line, Official, Party, Pledge, RateTable
 from aid.selectors import GROUPS, MEASURES, PERIODS, TotalsQuery
-from aid.services import official_save, pledge_save
+from aid.services import attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source
 
 
 def model_errors(error: ModelValidationError) -> serializers.ValidationError:
     """A model's or service's errors as a 400 that names each field."""
     if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
+        return serializers.ValidationError(
+            {
+                api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name: messages
+                for name, messages in error.message_dict.items()
+            }
+        )
     return serializers.ValidationError({"non_field_errors": error.messages})
+
+
+class NaturalKeyField(serializers.SlugRelatedField):
+    """A record by its natural key (code, slug, name). A NUL character is refused before the
+    query: PostgreSQL cannot compare text holding one, and would answer with a server error."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return super().to_internal_value(data)
 
 
 class PartySerializer(serializers.ModelSerializer):
@@ -24,7 +42,7 @@ class PartySerializer(serializers.ModelSerializer):
 
 
 class OfficialSerializer(serializers.ModelSerializer):
-    party = serializers.SlugRelatedField(slug_field="code", queryset=Party.objects.all())
+    party = NaturalKeyField(slug_field="code", queryset=Party.objects.all())
 
     class Meta:
         model = Official
@@ -42,8 +60,27 @@ class OfficialSerializer(serializers.ModelSerializer):
         return self.instance
 
 
-class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(
+class RecordSerializer(serializers.ModelSerializer):
+    """For records with no service of their own (categories, item types): validated whole by the
+    model, as the admin does, and saved with their author in the history."""
+
+    def save(self, **kwargs):
+        record = self.instance or self.Meta.model()
+        for name, value in {**self.validated_data, **kwargs}.items():
+            setattr(record, name, value)
+        try:
+            with transaction.atomic():
+                record.full_clean()
+                attribute(record, self.context["request"].user)
+                record.save()
+        except ModelValidationError as error:
+            raise model_errors(error) from error
+        self.instance = record
+        return record
+
+
+class CategorySerializer(RecordSerializer):
+    parent = NaturalKeyField(
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
     )
     level = serializers.IntegerField(read_only=True)
@@ -53,8 +90,8 @@ class CategorySerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "parent", "level", "aid_type", "un_register", "description"]
 
 
-class ItemTypeSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+class ItemTypeSerializer(RecordSerializer):
+    category = NaturalKeyField(slug_field="slug", queryset=Category.objects.all())
     aliases = serializers.SlugRelatedField(slug_field="alias", many=True, read_only=True)
 
     class Meta:
@@ -67,10 +104,10 @@ class LineSerializer(serializers.ModelSerializer):
 
     line_no = serializers.IntegerField(required=False, min_value=1)
     item = serializers.CharField(source="description", max_length=500)
-    item_type = serializers.SlugRelatedField(
+    item_type = NaturalKeyField(
         slug_field="name", queryset=ItemType.objects.all(), allow_null=True, required=False
     )
-    category = serializers.SlugRelatedField(
+    category = NaturalKeyField(
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
     )
 
@@ -88,7 +125,7 @@ class LineSerializer(serializers.ModelSerializer):
 
 class SourceLinkSerializer(serializers.ModelSerializer):
     source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all())
-    url = serializers.CharField(source="source.url", read_only=True)
+    url = serializers.CharField(source="source.url", read_only=True, allow_null=True)
     title = serializers.CharField(source="source.title", read_only=True)
 
     class Meta:
@@ -99,12 +136,12 @@ class SourceLinkSerializer(serializers.ModelSerializer):
 class PledgeSerializer(serializers.ModelSerializer):
     """A pledge with its lines and sources, read and written whole through `pledge_save`."""
 
-    donor = serializers.SlugRelatedField(slug_field="code", queryset=Party.objects.all())
-    recipient = serializers.SlugRelatedField(slug_field="code", queryset=Party.objects.all())
+    donor = NaturalKeyField(slug_field="code", queryset=Party.objects.all())
+    recipient = NaturalKeyField(slug_field="code", queryset=Party.objects.all())
     official = serializers.PrimaryKeyRelatedField(
         queryset=Official.objects.all(), allow_null=True, required=False
     )
-    official_name = serializers.CharField(source="official.name", read_only=True, default=None)
+    official_name = serializers.CharField(source="official.name", read_only=True, allow_null=True)
     announced = serializers.CharField(source="announced_label", read_only=True)
     lines = LineSerializer(many=True)
     sources = SourceLinkSerializer(many=True, source="source_links")
@@ -161,12 +198,17 @@ class PledgeSerializer(serializers.ModelSerializer):
         stored = {link.source_id: link for link in pledge.source_links.all()} if pledge.pk else {}
         if links_data is None:
             return list(stored.values())
-        links = []
-        for fields in links_data:
+        links, errors = [], {}
+        for number, fields in enumerate(links_data, start=1):
+            if "source" not in fields:  # a PATCH does not make nested fields required
+                errors[f"sources[{number}].source"] = ["Name the source (its id)."]
+                continue
             link = stored.get(fields["source"].pk) or PledgeSource()
             for name, value in fields.items():
                 setattr(link, name, value)
             links.append(link)
+        if errors:
+            raise serializers.ValidationError(errors)
         return links
 
 
@@ -182,12 +224,12 @@ class FlatLineSerializer(serializers.ModelSerializer):
     recipient = serializers.CharField(source="pledge.recipient.code")
     announced_on = serializers.DateField(source="pledge.announced_on")
     date_precision = serializers.CharField(source="pledge.date_precision")
-    official = serializers.CharField(source="pledge.official.name", default=None)
+    official = serializers.CharField(source="pledge.official.name", allow_null=True)
     official_title = serializers.CharField(source="pledge.official_title")
     package = serializers.CharField(source="pledge.package")
     status = serializers.CharField(source="pledge.status")
     item = serializers.CharField(source="description")
-    item_type = serializers.CharField(source="item_type.name", default=None)
+    item_type = serializers.CharField(source="item_type.name", allow_null=True)
     category = serializers.CharField(source="category.slug")
     source_urls = serializers.SerializerMethodField()
 
@@ -239,10 +281,16 @@ class TotalsQuerySerializer(serializers.Serializer):
     def validate_fx(self, value: str) -> str:
         if value == ANNOUNCEMENT or is_date(value):
             return value
-        if not RateTable.objects.filter(name=value).exists():
-            tables = ", ".join(RateTable.objects.values_list("name", flat=True))
+        if value == ECB:  # dated: which of its days would a table name mean?
             raise serializers.ValidationError(
-                f"Not `announcement`, a date YYYY-MM-DD or a rate table ({tables})."
+                "The ECB rates are used by `announcement` (each line's date) or by a date "
+                "YYYY-MM-DD (every line at that day's rates)."
+            )
+        tables = RateTable.objects.filter(dated=False)
+        if not tables.filter(name=value).exists():
+            names = ", ".join(tables.values_list("name", flat=True)) or "none loaded"
+            raise serializers.ValidationError(
+                f"Not `announcement`, a date YYYY-MM-DD or a rate table ({names})."
             )
         return value
 

@@ -32,13 +32,17 @@ from aid.selectors import TotalsQuery, columns, totals
 from aid.services import pledge_withdraw
 from ledger.api.csv import stream_csv
 from ledger.api.permissions import ReadOnly
+from ledger.api.schema import LedgerAutoSchema
 from sources.models import PledgeSource
 
 
 class CSVListMixin:
-    """`?format=csv` streams every filtered row (no pagination) in the JSON rows' shape."""
+    """`?format=csv` streams every filtered row (no pagination) in the JSON rows' shape.
+
+    Filters apply to lists only: a record's own URL finds it whatever its status."""
 
     csv_name = "rows"
+    schema = LedgerAutoSchema()
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "csv":
@@ -47,6 +51,13 @@ class CSVListMixin:
         serializer = self.get_serializer_class()(context=self.get_serializer_context())
         rows = (serializer.to_representation(row) for row in queryset.iterator(chunk_size=2000))
         return stream_csv(rows, self.csv_name, header=list(serializer.fields))
+
+    def filter_queryset(self, queryset):
+        # The filters choose a list's rows; a record's own URL finds it whatever they would say
+        # (a withdrawn pledge is left out of lists, not out of the ledger).
+        if self.detail:
+            return queryset
+        return super().filter_queryset(queryset)
 
 
 class LedgerViewSet(CSVListMixin, viewsets.ModelViewSet):
@@ -62,6 +73,8 @@ class PartyViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PartySerializer
     filterset_class = PartyFilterSet
     lookup_field = "code"
+    # Keys the database can compare: PostgreSQL refuses a NUL byte with a server error.
+    lookup_value_regex = "[A-Za-z0-9]+"
     csv_name = "parties"
 
 
@@ -77,6 +90,7 @@ class CategoryViewSet(LedgerViewSet):
     serializer_class = CategorySerializer
     filterset_class = CategoryFilterSet
     lookup_field = "slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"  # a SlugField's characters
     csv_name = "categories"
 
 
@@ -148,6 +162,7 @@ class TotalsView(GenericAPIView):
     filterset_class = LineFilterSet
     filter_backends = [DjangoFilterBackend]
     permission_classes = [ReadOnly]
+    schema = LedgerAutoSchema()
     pagination_class = None
 
     @extend_schema(parameters=[TotalsQuerySerializer], filters=True, responses=dict)

@@ -1,17 +1,20 @@
 """CSV output for every list and for totals: the same rows as the JSON, streamed row by row.
 
 Text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
-return) get a leading apostrophe; numbers, dates and empty cells are written as they are.
+return) get a leading apostrophe; numbers, dates and empty cells are written as they are; lists are
+space-separated, and nested records (a pledge's lines) are JSON text.
 """
 
 import csv
 import datetime
 import itertools
+import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
+from rest_framework.utils.encoders import JSONEncoder
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,6 +47,11 @@ def cell(value) -> str | int | float | Decimal:
         return value
     if isinstance(value, datetime.date | datetime.datetime):
         return value.isoformat()
+    if isinstance(value, dict) or (
+        isinstance(value, list | tuple) and any(isinstance(item, dict) for item in value)
+    ):
+        # Nested records (a pledge's lines and sources) as JSON text, which R and pandas parse.
+        return json.dumps(value, cls=JSONEncoder, ensure_ascii=False)
     if isinstance(value, list | tuple):
         value = " ".join(str(item) for item in value)
     text = str(value)
@@ -53,7 +61,9 @@ def cell(value) -> str | int | float | Decimal:
 def csv_lines(rows: Iterable[dict], header: list[str] | None = None) -> Iterator[str]:
     """The CSV text of `rows`, one line at a time, after a header (by default the first row's
     keys)."""
-    writer = csv.writer(Echo(), lineterminator="\n")
+    # RFC 4180's CRLF: with "\n" alone, csv leaves a cell holding a lone "\r" unquoted, and
+    # spreadsheets and R split the row there.
+    writer = csv.writer(Echo(), lineterminator="\r\n")
     rows = iter(rows)
     if header is None:
         first = next(rows, None)
