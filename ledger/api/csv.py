@@ -1,8 +1,9 @@
 """CSV output for every list and for totals: the same rows as the JSON, streamed row by row.
 
 Text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
-return) get a leading apostrophe; numbers, dates and empty cells are written as they are; lists are
-space-separated, and nested records (a pledge's lines) are JSON text.
+return) get a leading apostrophe, and so does text that starts with one, so that `plain_text` can
+take exactly one away again on import. Numbers, dates and empty cells are written as they are;
+lists are space-separated, and nested records (a pledge's lines) are JSON text.
 """
 
 import csv
@@ -17,6 +18,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ESCAPED_STARTS = (*FORMULA_STARTS, "'")
 
 
 class CSVRenderer(BaseRenderer):
@@ -55,7 +57,12 @@ def cell(value) -> str | int | float | Decimal:
     if isinstance(value, list | tuple):
         value = " ".join(str(item) for item in value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.startswith(ESCAPED_STARTS) else text
+
+
+def plain_text(text: str) -> str:
+    """A text cell as it was before `cell` neutralised it."""
+    return text[1:] if text[:1] == "'" and text[1:2].startswith(ESCAPED_STARTS) else text
 
 
 def csv_lines(rows: Iterable[dict], header: list[str] | None = None) -> Iterator[str]:

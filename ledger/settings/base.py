@@ -118,6 +118,13 @@ SIMPLE_HISTORY_REVERT_DISABLED = (
     True  # a revert would bypass the services that validate whole pledges
 )
 
+# --- Lines CSV import -----------------------------------------------------------------------
+# Past these an import is refused with a message naming the limit (the file is not read further).
+LEDGER_IMPORT_MAX_BYTES = int(os.environ.get("LEDGER_IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
+LEDGER_IMPORT_MAX_ROWS = int(os.environ.get("LEDGER_IMPORT_MAX_ROWS", "250000"))
+# Uploads wait here between the admin's preview and its confirm step.
+LEDGER_IMPORT_DIR = Path(os.environ.get("LEDGER_IMPORT_DIR", BASE_DIR / ".local" / "imports"))
+
 # --- API ---------------------------------------------------------------------------------------
 # Anonymous users read unless this is set; writes always need a user with model permissions.
 LEDGER_API_READ_REQUIRES_LOGIN = env_bool("LEDGER_API_READ_REQUIRES_LOGIN", False)

@@ -1,0 +1,50 @@
+"""`manage.py import_lines FILE [--dry-run] --user NAME`: a canonical lines CSV, all or nothing."""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from aid.lines_import import ImportRefused, lines_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a canonical lines CSV (docs/data-dictionary.md). Every row is checked first and "
+        "every problem is listed by row and column; with any problem nothing is written."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The CSV file (UTF-8; comma or semicolon separated).")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check and report what would change; write nothing.",
+        )
+        parser.add_argument(
+            "--user", required=True, help="Username the changes are recorded under in the history."
+        )
+
+    def handle(self, *args, file, dry_run=False, user, **options):
+        try:
+            actor = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(
+                f"No user named {user!r}: the history must name who imported."
+            ) from None
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
+        try:
+            report = lines_import(actor=actor, data=data, filename=path.name, dry_run=dry_run)
+        except ImportRefused as error:
+            raise CommandError(str(error)) from None
+        for warning in report.warnings:
+            self.stderr.write(f"warning: {warning}")
+        for problem in report.errors:
+            self.stderr.write(str(problem))
+        if report.errors:
+            raise CommandError(report.summary())
+        self.stdout.write(report.summary())
