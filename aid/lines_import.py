@@ -203,7 +203,9 @@ def group_rows(rows: list[Row], errors: list[Problem]) -> dict[str, list[Row]]:
                 )
             elif row.line_no:
                 numbered[row.line_no] = row
-        following = iter(range(max(numbered, default=0) + 1, 10**6))
+        # Rows without a number take the lowest free ones in file order, so that a file without
+        # line numbers numbers its lines 1, 2, 3 and matches them again on re-import.
+        following = (number for number in range(1, 10**6) if number not in numbered)
         for row in members:
             if row.line_no is None:
                 row.line_no = next(following)
