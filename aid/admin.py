@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
+from aid import admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.services import official_save, pledge_save, pledge_withdraw
@@ -200,7 +201,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
         ("Record", {"fields": [("ref", "created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [LineInline, SourceLinkInline]
-    actions = ["withdraw"]
+    actions = ["withdraw", admin_lines.export_lines]
     object_history_template = "admin/aid/pledge/object_history.html"
 
     class Media:
@@ -208,6 +209,9 @@ class PledgeAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("lines__item_type")
+
+    def get_urls(self):
+        return admin_lines.urls(self) + super().get_urls()
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -253,7 +257,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
         extra = {"line_history": lines[:500], "link_history": links[:500]}
         return super().history_view(request, object_id, {**extra, **(extra_context or {})})
 
-    @admin.action(description="Withdraw selected pledges (kept in history)")
+    @admin.action(description="Withdraw selected pledges (kept in history)", permissions=["change"])
     def withdraw(self, request, queryset):
         form = WithdrawForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():

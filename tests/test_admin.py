@@ -6,7 +6,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -449,7 +449,7 @@ def test_pledges_cannot_be_deleted_even_by_a_superuser(admin_client, sea_kings):
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     assertNotContains(admin_client.get(change_url(sea_kings)), delete_url)
     actions = admin_client.get(CHANGELIST).context["action_form"].fields["action"].choices
-    assert [name for name, _ in actions] == ["", "withdraw"]
+    assert [name for name, _ in actions] == ["", "withdraw", "export_lines"]
     response = admin_client.post(
         CHANGELIST, {"action": "delete_selected", "_selected_action": [sea_kings.pk], "post": "yes"}
     )
@@ -484,6 +484,16 @@ def test_withdraw_action_asks_for_a_reason_then_withdraws(
         editor,
         "Superseded by package 2",
     )
+
+
+def test_a_user_who_may_only_view_pledges_cannot_withdraw_them(client, sea_kings):
+    viewer = User.objects.create_user("viewer", password="viewer-pass-123", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_pledge"))
+    client.force_login(viewer)
+    selected = {"action": "withdraw", "_selected_action": [sea_kings.pk], "reason": "x"}
+    client.post(CHANGELIST, selected)
+    sea_kings.refresh_from_db()
+    assert sea_kings.status == Pledge.Status.ANNOUNCED
 
 
 def test_history_page_shows_line_changes(admin_client, admin_user, sea_kings):

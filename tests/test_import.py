@@ -308,10 +308,10 @@ def test_a_pledge_without_source_urls_cites_the_file_with_a_warning(editor):
 
 def test_limits_refuse_the_file_with_a_clear_message(editor, settings):
     settings.LEDGER_IMPORT_MAX_ROWS = 2
-    with pytest.raises(ImportRefused, match="more than 2 rows.*LEDGER_IMPORT_MAX_ROWS"):
+    with pytest.raises(ImportRefused, match=r"more than 2 rows.*LEDGER_IMPORT_MAX_ROWS"):
         run(csv_text(row(), row(line_no="2"), row(line_no="3")), editor)
     settings.LEDGER_IMPORT_MAX_BYTES = 100
-    with pytest.raises(ImportRefused, match="at most 100 .*LEDGER_IMPORT_MAX_BYTES"):
+    with pytest.raises(ImportRefused, match=r"at most 100 .*LEDGER_IMPORT_MAX_BYTES"):
         run(csv_text(row()), editor)
     assert Pledge.objects.count() == 0
 
