@@ -16,8 +16,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
+from aid.bulk import insert
 from aid.lines_csv import COLUMNS, PLEDGE_COLUMNS
 from aid.lines_parse import (
     Catalogue,
@@ -228,23 +229,25 @@ class Writes:
 
     @transaction.atomic
     def apply(self, actor, reason: str) -> None:
-        history = {"default_user": actor, "default_change_reason": reason}
-        bulk_create_with_history(self.officials, Official, batch_size=1000, **history)
-        bulk_create_with_history(self.sources, Source, batch_size=1000, **history)
-        bulk_create_with_history(self.item_types, ItemType, batch_size=1000, **history)
+        history = {"actor": actor, "reason": reason}
+        for model, records in (
+            (Official, self.officials),
+            (Source, self.sources),
+            (ItemType, self.item_types),
+            (Pledge, self.pledges_new),
+        ):
+            insert(model, records, **history)
         now = timezone.now()
         for pledge in self.pledges_changed:
             pledge.updated_at = now
-        bulk_create_with_history(self.pledges_new, Pledge, batch_size=1000, **history)
-        bulk_update_with_history(
-            self.pledges_changed, Pledge, PLEDGE_FIELDS, batch_size=500, **history
-        )
+        changes = {"default_user": actor, "default_change_reason": reason, "batch_size": 500}
+        bulk_update_with_history(self.pledges_changed, Pledge, PLEDGE_FIELDS, **changes)
         for record in self.removed:  # rare: rows dropped from a pledge the ledger holds
             attribute(record, actor, reason)
             record.delete()
-        bulk_create_with_history(self.lines_new, Line, batch_size=1000, **history)
-        bulk_update_with_history(self.lines_changed, Line, LINE_FIELDS, batch_size=500, **history)
-        bulk_create_with_history(self.links_new, PledgeSource, batch_size=1000, **history)
+        insert(Line, self.lines_new, **history)
+        bulk_update_with_history(self.lines_changed, Line, LINE_FIELDS, **changes)
+        insert(PledgeSource, self.links_new, **history)
 
 
 class Planner:

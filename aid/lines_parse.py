@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +33,12 @@ DATE_FORMS = [
     (re.compile(r"(\d{4})"), DatePrecision.YEAR),
 ]
 MAX_QUANTITY = 2**31 - 1
+# Each row is checked against these; Django's enums would build the lists again on every access.
+PRECISIONS = DatePrecision.values
+QUALIFIERS = Line.Qualifier.values
+UNITS = Unit.values
+BASES = Line.ValueBasis.values
+STATUSES = Pledge.Status.values
 VALUE_DIGITS = Line._meta.get_field("value").max_digits
 is_url = URLValidator(schemes=["http", "https"])
 
@@ -219,7 +226,7 @@ class RowChecker:
             ("announced_on", self.check_date),
             ("official", self.check_official),
             ("package", self.text("package", Pledge, "package")),
-            ("status", self.choice("status", Pledge.Status, Pledge.Status.ANNOUNCED, "pledge")),
+            ("status", self.choice("status", STATUSES, Pledge.Status.ANNOUNCED, "pledge")),
             ("notes", self.text("notes", Pledge, "notes")),
             ("source_urls", self.check_urls),
             ("item", self.check_item),
@@ -247,8 +254,8 @@ class RowChecker:
     def choice(self, name: str, choices, default: str, target: str):
         def check(row: Row, text: str) -> None:
             value = text.lower() or default
-            if value not in choices.values:
-                raise Invalid(f"must be one of {', '.join(choices.values)}")
+            if value not in choices:
+                raise Invalid(f"must be one of {', '.join(choices)}")
             getattr(row, target)[name] = value
 
         return check
@@ -277,8 +284,8 @@ class RowChecker:
 
     def check_date(self, row: Row, text: str) -> None:
         given = row.raw.get("date_precision", "").lower()
-        if given and given not in DatePrecision.values:
-            raise Invalid(f"must be one of {', '.join(DatePrecision.values)}", "date_precision")
+        if given and given not in PRECISIONS:
+            raise Invalid(f"must be one of {', '.join(PRECISIONS)}", "date_precision")
         if not text:
             raise Invalid("is required: YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
         date, implied = parse_date(text)
@@ -305,12 +312,9 @@ class RowChecker:
     def check_urls(self, row: Row, text: str) -> None:
         urls = []
         for url in text.split():
-            candidate = url if "://" in url else f"https://{url}"
-            try:
-                is_url(candidate)
-                normalised = normalise_url(candidate)
-            except (ValidationError, ValueError):
-                raise Invalid(f"“{url}” is not a valid http(s) URL") from None
+            normalised = source_url(url)
+            if normalised is None:
+                raise Invalid(f"“{url}” is not a valid http(s) URL")
             if len(normalised) > 2000:
                 raise Invalid("a URL is longer than 2,000 characters")
             if normalised not in urls:
@@ -345,8 +349,8 @@ class RowChecker:
         qualifier = text.lower() or (
             Line.Qualifier.EXACT if quantity is not None else Line.Qualifier.UNSPECIFIED
         )
-        if qualifier not in Line.Qualifier.values:
-            raise Invalid(f"must be one of {', '.join(Line.Qualifier.values)}")
+        if qualifier not in QUALIFIERS:
+            raise Invalid(f"must be one of {', '.join(QUALIFIERS)}")
         if quantity is None and qualifier != Line.Qualifier.UNSPECIFIED and "quantity" in row.line:
             raise Invalid(f"says {qualifier} but no quantity is given; give one or leave it empty")
         if quantity is not None and qualifier == Line.Qualifier.UNSPECIFIED:
@@ -356,8 +360,8 @@ class RowChecker:
     def check_unit(self, row: Row, text: str) -> None:
         item_type = row.line.get("item_type")
         unit = text.lower() or (item_type.default_unit if item_type else Unit.UNITS)
-        if unit not in Unit.values:
-            raise Invalid(f"must be one of {', '.join(Unit.values)}")
+        if unit not in UNITS:
+            raise Invalid(f"must be one of {', '.join(UNITS)}")
         row.line["unit"] = unit
 
     def check_value(self, row: Row, text: str) -> None:
@@ -376,14 +380,26 @@ class RowChecker:
 
     def check_basis(self, row: Row, text: str) -> None:
         basis = text.lower()
-        if basis and basis not in Line.ValueBasis.values:
-            raise Invalid(f"must be one of {', '.join(Line.ValueBasis.values)}")
+        if basis and basis not in BASES:
+            raise Invalid(f"must be one of {', '.join(BASES)}")
         if row.line.get("value") is not None:
             row.line["value_basis"] = basis or Line.ValueBasis.UNKNOWN  # it claims nothing
         elif basis and "value" in row.line:
             raise Invalid("is given but there is no value")
         else:
             row.line["value_basis"] = ""
+
+
+@lru_cache(maxsize=65536)
+def source_url(url: str) -> str | None:
+    """The URL normalised as sources store it, or None when it is not an http(s) URL. Cached:
+    a pledge's URL is repeated on each of its rows, and popular sources across pledges."""
+    candidate = url if "://" in url else f"https://{url}"
+    try:
+        is_url(candidate)
+        return normalise_url(candidate)
+    except (ValidationError, ValueError):
+        return None
 
 
 def parse_date(text: str) -> tuple[datetime.date, str]:
