@@ -23,7 +23,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from aid.lines_csv import COLUMNS, IGNORED_ON_INPUT, REQUIRED, export_csv
+from aid.lines_csv import COLUMNS, IGNORED_ON_INPUT, REQUIRED, export_response
 from aid.lines_import import ImportRefused, lines_import
 from aid.models import Line
 from ledger.api.csv import csv_lines
@@ -39,11 +39,8 @@ SHOWN = 500  # plans or problems listed on a page; the rest are counted
 
 
 def csv_response(pledges) -> StreamingHttpResponse:
-    """The canonical lines CSV of `pledges`, streamed: memory stays flat however many lines."""
-    lines = Line.objects.filter(pledge__in=pledges)
-    response = StreamingHttpResponse(export_csv(lines), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="lines.csv"'
-    return response
+    """The canonical lines CSV of `pledges`."""
+    return export_response(Line.objects.filter(pledge__in=pledges))
 
 
 @admin.action(description="Export lines of the selected pledges (CSV)", permissions=["view"])

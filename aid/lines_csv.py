@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, QuerySet
+from django.http import StreamingHttpResponse
 
 from aid.fx import ANNOUNCEMENT, Basis
 from aid.models import Line
@@ -118,3 +119,10 @@ def source_urls(pledge_ids: set[int]) -> dict[int, list[str]]:
 def export_csv(lines: QuerySet[Line]) -> Iterator[str]:
     """The file's text, a header then one line of text per line of aid."""
     return csv_lines(export_rows(lines), header=COLUMNS)
+
+
+def export_response(lines: QuerySet[Line], filename: str = "lines.csv") -> StreamingHttpResponse:
+    """The file as a download, streamed: memory stays flat however many lines it holds."""
+    response = StreamingHttpResponse(export_csv(lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -21,6 +21,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle
 
+from aid.lines_csv import COLUMNS
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.services import pledge_save, pledge_withdraw
 from sources.models import PledgeSource, Source
@@ -29,6 +30,7 @@ from tests.api_cases import (
     ReadOnlyResourceCases,
     ResourceCases,
     World,
+    client_as,
     csv_rows,
 )
 from tests.conftest import row_counts
@@ -80,7 +82,7 @@ class TestParties(ReadOnlyResourceCases):
 class TestLines(ReadOnlyResourceCases):
     url = "/api/v1/lines/"
     model = Line
-    order_by = ("-pledge__announced_on", "pledge_id", "line_no")
+    order_by = ("-pledge__announced_on", "pledge__ref", "line_no")  # the lines CSV's order
     list_queries = 3
     bad_filters = {
         "donor": "XX",
@@ -100,6 +102,24 @@ class TestLines(ReadOnlyResourceCases):
     def records(self, world, count):
         pledges = pledges_of(world, (count + 1) // 2)
         return [line for pledge in pledges for line in pledge.lines.all()]
+
+    @pytest.mark.parametrize("ask", ["format", "accept"])
+    def test_csv_holds_every_row_of_the_list_in_its_order(self, world, ask):
+        # Lines answer with the canonical lines CSV (tests/test_export.py), not the JSON's shape.
+        self.records(world, 3)
+        client = client_as("anonymous", world)
+        listed = self.listed(client)
+        if ask == "format":
+            response = client.get(self.url, {"format": "csv"})
+        else:
+            response = client.get(self.url, HTTP_ACCEPT="text/csv")
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["Content-Disposition"] == 'attachment; filename="lines.csv"'
+        rows = csv_rows(response)
+        assert list(rows[0]) == COLUMNS
+        assert [(row["pledge_ref"], row["line_no"]) for row in rows] == [
+            (row["pledge"], str(row["line_no"])) for row in listed["results"]
+        ]
 
 
 class TestOfficials(ResourceCases):
@@ -592,10 +612,12 @@ def test_one_filter_set_gives_the_same_rows_to_lines_csv_and_totals(ledger, anon
     exported = csv_rows(anonymous.get("/api/v1/lines/", {**params, "format": "csv"}))
     total = anonymous.get("/api/v1/totals/", params).json()["total"][0]
     pledges = anonymous.get("/api/v1/pledges/", params).json()
-    assert [row["id"] for row in exported] == [str(row["id"]) for row in listed["results"]]
+    assert [(row["pledge_ref"], row["line_no"]) for row in exported] == [
+        (row["pledge"], str(row["line_no"])) for row in listed["results"]
+    ]
     assert total["lines"] == listed["count"]
     if "q" not in params:  # `q` searches a pledge's text, not one line's
-        assert total["pledges"] == pledges["count"] == len({row["pledge"] for row in exported})
+        assert total["pledges"] == pledges["count"] == len({row["pledge_ref"] for row in exported})
 
 
 def test_ordering_is_asked_for_and_ties_keep_the_default_order(ledger, anonymous):

@@ -2,11 +2,14 @@
 
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db.models import Prefetch
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from aid.api.serializers import (
@@ -19,6 +22,7 @@ from aid.api.serializers import (
     TotalsQuerySerializer,
     WithdrawSerializer,
 )
+from aid.datapackage import descriptor
 from aid.filters import (
     CategoryFilterSet,
     ItemTypeFilterSet,
@@ -27,6 +31,7 @@ from aid.filters import (
     PartyFilterSet,
     PledgeFilterSet,
 )
+from aid.lines_csv import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.selectors import TotalsQuery, columns, totals
 from aid.services import pledge_withdraw
@@ -47,6 +52,9 @@ class CSVListMixin:
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "csv":
             return super().list(request, *args, **kwargs)
+        return self.list_csv()
+
+    def list_csv(self):
         queryset = self.filter_queryset(self.get_queryset())
         serializer = self.get_serializer_class()(context=self.get_serializer_context())
         rows = (serializer.to_representation(row) for row in queryset.iterator(chunk_size=2000))
@@ -137,7 +145,10 @@ class PledgeViewSet(LedgerViewSet):
 
 class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
     """Lines, one row each with its pledge's donor, date, official and source URLs (read-only:
-    lines are written as part of their pledge)."""
+    lines are written as part of their pledge).
+
+    `?format=csv` gives the canonical lines CSV (docs/data-dictionary.md), in the same rows and
+    default order as the JSON; `datapackage/` describes it for Frictionless Data tools."""
 
     serializer_class = FlatLineSerializer
     filterset_class = LineFilterSet
@@ -151,8 +162,33 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
             .prefetch_related(
                 Prefetch("pledge__source_links", PledgeSource.objects.select_related("source"))
             )
-            .order_by("-pledge__announced_on", "pledge_id", "line_no")
+            .order_by(*EXPORT_ORDER)  # the CSV's order: both list the same rows alike
         )
+
+    def list_csv(self):
+        """The canonical lines CSV (SPEC), which `import_lines` reads back, not the JSON's shape."""
+        return export_response(self.filter_queryset(Line.objects.all()))
+
+    @extend_schema(
+        filters=True,
+        responses=OpenApiResponse(
+            OpenApiTypes.OBJECT,
+            description="A Frictionless Data Package (v1) descriptor: one tabular-data-resource "
+            "whose `path` is this list's CSV URL with the same filters, and its Table Schema.",
+        ),
+    )
+    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer], pagination_class=None)
+    def datapackage(self, request):
+        """Describe the lines CSV of these filters as a Frictionless Data package, so that tools
+        can validate and type the file."""
+        self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here too
+        params = request.query_params.copy()
+        for name in list(params):
+            if name not in self.filterset_class.base_filters:
+                del params[name]  # `format`, pagination: the CSV's own URL sets what it needs
+        params["format"] = "csv"
+        url = request.build_absolute_uri(f"{reverse('line-list')}?{params.urlencode()}")
+        return Response(descriptor(url))
 
 
 class TotalsView(GenericAPIView):
