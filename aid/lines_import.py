@@ -127,6 +127,33 @@ def lines_import(
     """Check the whole file, then write all of it, or nothing when any row is wrong."""
     started = time.monotonic()
     header, records = read_table(data)
+    report = rows_import(
+        actor=actor,
+        header=header,
+        records=records,
+        reason=f"Imported from {filename or 'a lines CSV'}",
+        file_source=f"Lines CSV file {filename or 'upload'}",
+        dry_run=dry_run,
+    )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def rows_import(
+    *,
+    actor: AbstractBaseUser | None,
+    header: list[str],
+    records: list[tuple[int, list[str]]],
+    reason: str,
+    file_source: str,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import records of canonical cells, each with the row number problems are reported by.
+
+    The lines CSV comes here after `read_table`; other importers (a workbook) map their rows
+    onto the canonical columns and come here too, so every import checks and writes alike.
+    `file_source` titles the dataset source cited by pledges whose rows give no URL."""
+    started = time.monotonic()
     report = ImportReport(rows=len(records), dry_run=dry_run)
     report.errors, report.warnings = check_header(header)
     if not report.errors:
@@ -136,10 +163,10 @@ def lines_import(
         ]
         groups = group_rows(rows, report.errors)
         if not report.errors:
-            writes = Planner(filename).plan(groups, report)
+            writes = Planner(file_source).plan(groups, report)
             if not report.errors and not dry_run:
                 try:
-                    writes.apply(actor, f"Imported from {filename or 'a lines CSV'}")
+                    writes.apply(actor, reason)
                 except IntegrityError as error:
                     report.errors.append(
                         Problem(
@@ -253,8 +280,8 @@ class Writes:
 class Planner:
     """Matches the file's pledges to the ledger's and works out what changes."""
 
-    def __init__(self, filename: str):
-        self.filename = filename or "a lines CSV"
+    def __init__(self, file_source: str):
+        self.file_source_title = file_source
         self.writes = Writes()
 
     def plan(self, groups: dict[str, list[Row]], report: ImportReport) -> Writes:
@@ -332,7 +359,7 @@ class Planner:
         """The file itself, cited by a pledge whose rows give no source URL: the ledger then
         knows where the pledge came from, and an export writes it back with no URL."""
         if self.file_source is None:
-            title = f"Lines CSV file {self.filename}"
+            title = self.file_source_title
             self.file_source = Source.objects.filter(
                 url=None, title=title, kind=Source.Kind.DATASET
             ).first() or Source(title=title, kind=Source.Kind.DATASET)
