@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format check clean
+.PHONY: run test install lint format check clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Import/export benchmark of the lines CSV (not part of `make test`): e.g. ROWS=2000 DBS=sqlite.
+bench: install
+	$(BIN)/python -m benchmarks.run $(if $(ROWS),--rows $(ROWS)) $(if $(DBS),--dbs $(DBS))
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ The ORM's `bulk_create` prepares every value of every row through its field clas
 thousand lines, plus as many history rows, that is most of an import's time. Here primary keys
 are reserved up front (so new pledges can be referred to by their lines before they are written),
 values pass to the driver as they are except dates, times and decimals, and rows go in with
-`executemany`. Used only inside the importer's transaction.
+`COPY` (PostgreSQL) or `executemany` (SQLite). Used only inside the importer's transaction.
 """
 
 import datetime
@@ -90,9 +90,15 @@ def value(field, record):
 
 
 def write(table: str, columns: list[str], rows: list[list]) -> None:
+    """PostgreSQL takes the rows through COPY, its fastest way in; SQLite through executemany."""
     names = ", ".join(f'"{column}"' for column in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
         for start in range(0, len(rows), CHUNK):
             cursor.executemany(sql, rows[start : start + CHUNK])
