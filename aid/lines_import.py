@@ -154,6 +154,8 @@ def rows_import(
     onto the canonical columns and come here too, so every import checks and writes alike.
     `file_source` titles the dataset source cited by pledges whose rows give no URL."""
     started = time.monotonic()
+    if len(reason) > 100:  # the history's change reason holds 100 characters
+        reason = reason[:99] + "…"
     report = ImportReport(rows=len(records), dry_run=dry_run)
     report.errors, report.warnings = check_header(header)
     if not report.errors:

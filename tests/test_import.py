@@ -333,3 +333,11 @@ def test_the_command_reports_problems_and_fails(editor, tmp_path):
     assert Pledge.objects.count() == 0
     call_command("import_lines", str(path), "--user", "editor")
     assert Pledge.objects.count() == 1
+
+
+def test_a_long_file_name_still_fits_the_history(editor):
+    """The history's change reason holds 100 characters; PostgreSQL refuses more."""
+    report = run(csv_text(row()), editor, filename="x" * 150 + ".csv")
+    assert report.ok
+    reason = Pledge.history.get().history_change_reason
+    assert len(reason) == 100 and reason.startswith("Imported from xxx") and reason.endswith("…")

@@ -1,0 +1,61 @@
+"""`manage.py import_kiel WORKBOOK.xlsx [--dry-run] [--types ...] --user NAME`: Kiel's tracker."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from aid.kiel import RATE_TABLE, TYPES, kiel_import
+from aid.kiel_workbook import WorkbookRefused
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the Kiel Institute's Ukraine Support Tracker workbook (release 7): each package "
+        f"a pledge, each row a line, and its exchange rates as the rate table {RATE_TABLE}. "
+        "All or nothing; re-running updates (docs/kiel.md)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("workbook", help="The workbook (.xlsx) as the institute publishes it.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check and report what would change; write nothing.",
+        )
+        parser.add_argument(
+            "--types",
+            default=",".join(TYPES),
+            help=f"Comma-separated kinds of aid to import, of {', '.join(TYPES)} (default: all).",
+        )
+        parser.add_argument(
+            "--user", required=True, help="Username the changes are recorded under in the history."
+        )
+
+    def handle(self, *args, workbook, dry_run=False, types, user, **options):
+        try:
+            actor = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(
+                f"No user named {user!r}: the history must name who imported."
+            ) from None
+        chosen = tuple(name.strip().lower() for name in types.split(",") if name.strip())
+        unknown = [name for name in chosen if name not in TYPES]
+        if unknown or not chosen:
+            raise CommandError(f"--types takes any of {', '.join(TYPES)}; not {types!r}.")
+        try:
+            result = kiel_import(actor=actor, path=workbook, types=chosen, dry_run=dry_run)
+        except WorkbookRefused as error:
+            raise CommandError(str(error)) from None
+        except OSError as error:
+            raise CommandError(f"Cannot read {workbook}: {error.strerror}.") from None
+        for problem in result.report.errors:
+            self.stderr.write(str(problem))
+        if not result.ok:
+            raise CommandError(result.summary())
+        for warning in result.report.warnings:
+            self.stderr.write(f"warning: {warning}")
+        for row, remark in result.remarks:
+            self.stdout.write(f"row {row}: {remark}")
+        for reason, rows in result.skipped_by_reason().items():
+            shown = ", ".join(map(str, rows[:20])) + (", …" if len(rows) > 20 else "")
+            self.stdout.write(f"skipped {len(rows)} rows: {reason} (rows {shown})")
+        self.stdout.write(result.summary())
