@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import connections
+from django.db import connections, transaction
 
+from aid.demo.loader import load_demo
 from aid.models import Category, Line, Official, Party, Pledge
 from aid.services import pledge_create
 from sources.models import PledgeSource, Source
@@ -15,6 +16,15 @@ from sources.models import PledgeSource, Source
 SEED_TITLE = (
     "Russian recruits escape military training camp in fresh humiliation for Vladimir Putin"
 )
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo ledger, loaded once for the test module that asks for it and rolled back after."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_demo()
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

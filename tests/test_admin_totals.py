@@ -11,25 +11,15 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aid import charts
-from aid.demo.loader import load_demo
 from aid.filters import LineFilterSet
 from aid.models import Category, Line, Party
 from aid.selectors import TotalsQuery, totals
 
 PAGE = "/admin/totals/"
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo ledger (29 donors), loaded once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Sum
 
 from aid.demo.loader import CATEGORIES, DATA, load_demo
@@ -22,15 +21,6 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pr
 def rows(name):
     with open(DATA / name, newline="", encoding="utf-8") as file:
         return list(csv.DictReader(file))
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo ledger, loaded once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        yield
-        transaction.set_rollback(True)
 
 
 def test_fixture_lives_in_the_project_and_matches_the_shared_data():

@@ -19,10 +19,9 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.http import QueryDict
 
-from aid.demo.loader import DATA, load_demo
+from aid.demo.loader import DATA
 from aid.filters import LineFilterSet
 from aid.fx import ANNOUNCEMENT, Basis, load_table
 from aid.models import Line, Pledge
@@ -120,15 +119,6 @@ def demo_lines() -> list[DemoLine]:
 
 def usd_lines() -> list[DemoLine]:
     return [line for line in demo_lines() if line.usd is not None]
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo ledger, loaded once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        load_demo()
-        yield
-        transaction.set_rollback(True)
 
 
 def test_the_demo_ledger_is_what_the_hand_computation_reads(demo, db):

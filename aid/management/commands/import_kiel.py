@@ -1,10 +1,10 @@
 """`manage.py import_kiel WORKBOOK.xlsx [--dry-run] [--types ...] --user NAME`: Kiel's tracker."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from aid.kiel import RATE_TABLE, TYPES, kiel_import
 from aid.kiel_workbook import WorkbookRefused
+from aid.management.users import USER_HELP, importing_user
 
 
 class Command(BaseCommand):
@@ -26,17 +26,10 @@ class Command(BaseCommand):
             default=",".join(TYPES),
             help=f"Comma-separated kinds of aid to import, of {', '.join(TYPES)} (default: all).",
         )
-        parser.add_argument(
-            "--user", required=True, help="Username the changes are recorded under in the history."
-        )
+        parser.add_argument("--user", required=True, help=USER_HELP)
 
     def handle(self, *args, workbook, dry_run=False, types, user, **options):
-        try:
-            actor = get_user_model().objects.get(username=user)
-        except get_user_model().DoesNotExist:
-            raise CommandError(
-                f"No user named {user!r}: the history must name who imported."
-            ) from None
+        actor = importing_user(user)
         chosen = tuple(name.strip().lower() for name in types.split(",") if name.strip())
         unknown = [name for name in chosen if name not in TYPES]
         if unknown or not chosen:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from aid.lines_import import ImportRefused, lines_import
+from aid.management.users import USER_HELP, importing_user
 
 
 class Command(BaseCommand):
@@ -21,17 +21,10 @@ class Command(BaseCommand):
             action="store_true",
             help="Check and report what would change; write nothing.",
         )
-        parser.add_argument(
-            "--user", required=True, help="Username the changes are recorded under in the history."
-        )
+        parser.add_argument("--user", required=True, help=USER_HELP)
 
     def handle(self, *args, file, dry_run=False, user, **options):
-        try:
-            actor = get_user_model().objects.get(username=user)
-        except get_user_model().DoesNotExist:
-            raise CommandError(
-                f"No user named {user!r}: the history must name who imported."
-            ) from None
+        actor = importing_user(user)
         path = Path(file)
         try:
             data = path.read_bytes()
