@@ -60,9 +60,6 @@ def insert(model: type[Model], records: Sequence[Model], *, actor, reason: str) 
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for record in records:
                 setattr(record, field.attname, now)
-    rows = [[value(field, record) for field in fields] for record in records]
-    write(model._meta.db_table, [field.column for field in fields], rows)
-
     history = model.history.model
     extra = {
         "history_date": connection.ops.adapt_datetimefield_value(now),
@@ -71,17 +68,25 @@ def insert(model: type[Model], records: Sequence[Model], *, actor, reason: str) 
         "history_user_id": actor.pk if actor else None,
     }
     positions = {field.attname: index for index, field in enumerate(fields)}
-    columns, picks = [], []
+    history_columns, picks = [], []
     for field in history._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(field.column)
-        picks.append(positions.get(field.attname, field.attname))
-    write(
-        history._meta.db_table,
-        columns,
-        [[row[pick] if isinstance(pick, int) else extra[pick] for pick in picks] for row in rows],
-    )
+        if not field.primary_key:
+            history_columns.append(field.column)
+            picks.append(positions.get(field.attname, field.attname))
+    # A chunk at a time, so the rows in memory do not grow with the import.
+    for start in range(0, len(records), CHUNK):
+        rows = [
+            [value(field, record) for field in fields] for record in records[start : start + CHUNK]
+        ]
+        write(model._meta.db_table, [field.column for field in fields], rows)
+        write(
+            history._meta.db_table,
+            history_columns,
+            [
+                [row[pick] if isinstance(pick, int) else extra[pick] for pick in picks]
+                for row in rows
+            ],
+        )
 
 
 def value(field, record):
@@ -99,6 +104,4 @@ def write(table: str, columns: list[str], rows: list[list]) -> None:
                     copy.write_row(row)
             return
         marks = ", ".join(["%s"] * len(columns))
-        sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
-        for start in range(0, len(rows), CHUNK):
-            cursor.executemany(sql, rows[start : start + CHUNK])
+        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)

@@ -164,6 +164,8 @@ def rows_import(
             row for number, cells in records if (row := checker.check(number, cells, report.errors))
         ]
         groups = group_rows(rows, report.errors)
+        for row in rows:
+            row.raw = {}  # only the checks read the cells: let a large file's go
         if not report.errors:
             writes = Planner(file_source).plan(groups, report)
             if not report.errors and not dry_run:

@@ -193,6 +193,7 @@ class RowChecker:
         self.catalogue = catalogue
         self.today = timezone.localdate()
         self.currencies = currencies()
+        self.column_checks = self.checks()  # in order: later checks read what earlier ones set
 
     def check(self, number: int, cells: list[str], problems: list[Problem]) -> Row | None:
         if len(cells) > len(self.header) and any(
@@ -205,11 +206,12 @@ class RowChecker:
             )
             return None
         raw = {
-            name: plain_text(cell.strip()) for name, cell in zip(self.header, cells, strict=False)
+            name: plain_text(cell) if cell[:1] == "'" else cell
+            for name, cell in zip(self.header, map(str.strip, cells), strict=False)
         }
         row = Row(number=number, ref=raw.get("pledge_ref", ""), line_no=None, raw=raw)
         before = len(problems)
-        for column, check in self.checks():
+        for column, check in self.column_checks:
             try:
                 check(row, raw.get(column, ""))
             except Invalid as error:
