@@ -6,8 +6,9 @@
 apostrophe, which the import takes away again). It reads the category slugs and the donors' names
 from the database that DATABASE_URL names, which must be migrated.
 
-`python -m benchmarks.lines --check FILE` checks a file against the import's rules without a database
-and prints what it holds: the generator's own test, kept out of the pytest suite on purpose.
+`python -m benchmarks.lines --check FILE` checks a file against the import's rules without a
+database and prints what it holds: the generator's own test, kept out of the pytest suite on
+purpose.
 
 The shape is meant to look like the ledger's real data: a few donors give most pledges, each
 pledge has 1 to 8 lines, dates from 2022 to 2025 in every precision, a third of the quantities
@@ -228,12 +229,23 @@ class Taxonomy:
 
 
 class Generator:
-    def __init__(self, rows: int, *, seed: int, taxonomy: Taxonomy, donor_names: dict[str, str]):
+    def __init__(
+        self,
+        rows: int,
+        *,
+        seed: int,
+        taxonomy: Taxonomy,
+        donor_names: dict[str, str],
+        donors: list[tuple] = DONORS,
+        currencies: list[str] = CURRENCIES,
+    ):
         self.rows = rows
         self.seed = seed
         self.taxonomy = taxonomy
         self.donor_names = donor_names
-        self.donors = {code: (currency, officials) for code, _, currency, officials in DONORS}
+        self.donor_weights = donors
+        self.currencies = currencies
+        self.donors = {code: (currency, officials) for code, _, currency, officials in donors}
         self.items = [item for item in ITEMS if item[0] in taxonomy.slugs]
         missing = {item[0] for item in ITEMS} - set(taxonomy.slugs)
         if UNALLOCATED not in taxonomy.slugs or len(missing) > len(ITEMS) // 2:
@@ -248,7 +260,7 @@ class Generator:
         heads, total = [], 0
         while total < self.rows:
             size = min(weighted(rng, LINES_PER_PLEDGE), self.rows - total)
-            donor = weighted(rng, DONORS, weight=1)
+            donor = weighted(rng, self.donor_weights, weight=1)
             precision = weighted(rng, PRECISIONS)
             day = first_day(FIRST_DAY + datetime.timedelta(rng.randrange(self.days)), precision)
             index = len(heads)
@@ -354,7 +366,7 @@ class Generator:
         elif rounding < 0.8:
             amount = amount.quantize(Decimal("1E3"))
         if rng.random() < 0.15:
-            currency = rng.choice(CURRENCIES)
+            currency = rng.choice(self.currencies)
         return {
             "value": max(amount, Decimal(1)).quantize(CENT),
             "currency": currency,

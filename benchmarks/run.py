@@ -1,11 +1,11 @@
 """`make bench [ROWS=10000,100000] [DBS=sqlite,postgres]`: the canonical lines CSV, timed.
 
 For each database and each size, on a freshly migrated database: generate the file
-(benchmarks/lines.py), time `manage.py import_lines` into the empty ledger (every pledge created) and
-again (every pledge unchanged), time `manage.py export_lines` and take its peak memory, then time
-`GET /api/v1/lines/?format=csv` from a real `manage.py runserver` process and take that server's
-peak memory. Every command runs as its own process, as a user would run it. The table is printed
-and written to benchmarks/results.md.
+(benchmarks/lines.py), time `manage.py import_lines` into the empty ledger (every pledge created)
+and again (every pledge unchanged), time `manage.py export_lines` and take its peak memory, then
+time `GET /api/v1/lines/?format=csv` from a real `manage.py runserver` process and take that
+server's peak memory. Every command runs as its own process, as a user would run it.
+The table is printed and written to benchmarks/results.md.
 
 SQLite lives in a temporary directory; PostgreSQL is the database `ledger_bench` on
 127.0.0.1:5432 as user postgres (BENCH_POSTGRES_URL overrides), dropped and created by this script.
@@ -151,6 +151,7 @@ class Result:
     api_seconds: float | None = None
     api_first_byte: float | None = None
     server_rss: tuple[int, int] | None = None  # before the request, peak after it
+    floor_seconds: float | None = None  # the database's own bulk load of the same file
     notes: list[str] = field(default_factory=list)
 
 
@@ -203,6 +204,8 @@ def bench(database: Database, rows: int, workdir: Path, files: dict[int, Path]) 
         summary = done.stdout.strip().splitlines()[-1]
         if said(summary) != expected_actions(source, expected):
             result.notes.append(f"import expected every pledge {expected}; it said: {summary}")
+        if attempt == "imported":
+            result.floor_seconds = copy_floor(database, source, workdir)
 
     exported = workdir / f"export-{database.name}-{rows}.csv"
     print(f"[{database.name} {rows:,}] export_lines", flush=True)
@@ -233,6 +236,50 @@ def bench(database: Database, rows: int, workdir: Path, files: dict[int, Path]) 
     for path in (exported, downloaded):
         path.unlink()
     return result
+
+
+FLOOR_TABLE = "bench_copy_floor"
+
+
+def copy_floor(database: Database, source: Path, workdir: Path) -> float | None:
+    """The database's own fastest load of the same file: COPY FROM (PostgreSQL) or the sqlite3
+    shell's `.import --csv` (SQLite) into an unindexed table of text columns. The median of three.
+    None when SQLite's shell is not installed."""
+    with open(source, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    columns = ", ".join(f'"{name}" text' for name in header)
+    times = []
+    for _ in range(3):
+        if database.name == "postgres":
+            config = database.config
+            with psycopg.connect(
+                dbname=config["NAME"], host=config["HOST"] or None, port=config["PORT"] or None,
+                user=config["USER"] or None, password=config["PASSWORD"] or None, autocommit=True,
+            ) as connection:  # fmt: skip
+                connection.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+                connection.execute(f"CREATE TABLE {FLOOR_TABLE} ({columns})")
+                started = time.perf_counter()
+                with connection.cursor().copy(
+                    f"COPY {FLOOR_TABLE} FROM STDIN WITH (FORMAT csv, HEADER)"
+                ) as copy, open(source, "rb") as handle:  # fmt: skip
+                    while block := handle.read(MIB):
+                        copy.write(block)
+                times.append(time.perf_counter() - started)
+                connection.execute(f"DROP TABLE {FLOOR_TABLE}")
+        else:
+            if not shutil.which("sqlite3"):
+                return None
+            scratch = workdir / "floor.sqlite3"
+            scratch.unlink(missing_ok=True)
+            script = (
+                f"CREATE TABLE {FLOOR_TABLE} ({columns});\n"
+                f".import --csv --skip 1 {source} {FLOOR_TABLE}\n"
+            )
+            started = time.perf_counter()
+            subprocess.run(["sqlite3", str(scratch)], input=script.encode(), check=True)
+            times.append(time.perf_counter() - started)
+            scratch.unlink()
+    return sorted(times)[1]
 
 
 def said(summary: str) -> dict[str, int]:
@@ -447,23 +494,56 @@ def sizes(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    parser.add_argument("--rows", type=sizes, default=[10_000, 100_000], help="e.g. 10k,100k")
+    parser.add_argument(
+        "--scale",
+        type=sizes,
+        default=sizes(os.environ.get("BENCH_SCALE") or "10k,100k"),
+        help="lines in the synthetic ledger for the side-by-side table (BENCH_SCALE), e.g. 1m",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=int(os.environ.get("BENCH_RUNS") or 5), help="timed runs"
+    )
+    parser.add_argument(
+        "--rows", type=sizes, default=[10_000, 100_000], help="round-trip CSV rows, e.g. 10k,100k"
+    )
     parser.add_argument("--dbs", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument(
+        "--parts", default="reads,roundtrip", help="reads (issue 6's table), roundtrip, or both"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results.md")
+    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     options = parser.parse_args(argv)
+    from benchmarks import performance, reads
+
+    parts = {part.strip() for part in options.parts.split(",")}
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
-    results, versions, files = [], [], {}
+    results, versions, files, benches = [], [], {}, []
+    started = time.perf_counter()
     try:
         for name in [name.strip() for name in options.dbs.split(",") if name.strip()]:
             database = Database(name, workdir)
             versions.append(database.version())
-            try:
-                for rows in options.rows:
-                    results.append(bench(database, rows, workdir, files))
-                    print(table(results[-1:]).splitlines()[-1], flush=True)
-            finally:
-                database.drop()
+            if "reads" in parts:
+                template = reads.Template(database, workdir)
+                try:
+                    for rows in options.scale:
+                        scaled = reads.scale_database(name, rows, workdir)
+                        bench_ = reads.Bench(scaled, rows, workdir, options.runs, template)
+                        try:
+                            bench_.run()
+                        finally:
+                            scaled.drop()
+                        benches.append(bench_)
+                finally:
+                    template.drop()
+            if "roundtrip" in parts:
+                try:
+                    for rows in options.rows:
+                        results.append(bench(database, rows, workdir, files))
+                        print(table(results[-1:]).splitlines()[-1], flush=True)
+                finally:
+                    database.drop()
     except Failure as error:
         print(error, file=sys.stderr)
         raise SystemExit(1) from None
@@ -472,11 +552,21 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Files kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    text = report(results, versions, argv)
-    options.output.write_text(text, encoding="utf-8")
-    print()
-    print(text)
-    print(f"Written to {options.output.relative_to(ROOT)}.")
+    seconds = time.perf_counter() - started
+    if results:
+        text = report(results, versions, argv)
+        options.output.write_text(text, encoding="utf-8")
+        print()
+        print(text)
+        print(f"Written to {options.output.relative_to(ROOT)}.")
+    if benches:
+        text = performance.document(
+            benches, results, versions, argv, machine(), seconds, options.doc
+        )
+        options.doc.write_text(text, encoding="utf-8")
+        print()
+        print(performance.table(benches, results))
+        print(f"Written to {options.doc}.")
 
 
 if __name__ == "__main__":
