@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format check clean bench
+.PHONY: run serve test install lint format check clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ run: install
 	@echo "Admin (data entry):  http://$(HOST):$(PORT)/admin/"
 	@echo "API:                 http://$(HOST):$(PORT)/api/v1/  (docs: /api/v1/docs/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production: gunicorn with ledger.settings.production and static files served by WhiteNoise.
+# Needs LEDGER_SECRET_KEY and LEDGER_ALLOWED_HOSTS (docs/operations.md); WORKERS=3 by default.
+PROD := DJANGO_SETTINGS_MODULE=ledger.settings.production
+serve: install
+	$(PROD) $(BIN)/python manage.py collectstatic --noinput
+	$(PROD) $(BIN)/python manage.py migrate --noinput
+	$(PROD) $(BIN)/gunicorn ledger.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $(or $(WORKERS),3) --access-logfile -
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

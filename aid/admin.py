@@ -13,7 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from aid import admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
-from aid.services import official_save, pledge_save, pledge_withdraw
+from aid.services import StalePledge, check_version, official_save, pledge_save, pledge_withdraw
 from sources.models import PledgeSource, Source
 
 
@@ -162,6 +162,37 @@ class SourceKindFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(links))
 
 
+class PledgeForm(forms.ModelForm):
+    """The pledge's fields, and the version the editor opened, so that a save over someone
+    else's newer changes is refused with the editor's input kept on the form."""
+
+    # Not the model's field (which is not editable): the version this form was rendered from.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Pledge
+        fields = [
+            "donor", "recipient", "announced_on", "date_precision", "official", "official_title",
+            "package", "status", "notes",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and cleaned.get("loaded_version") is not None:
+            self.instance.version = cleaned["loaded_version"]
+            # The admin validates and saves in one transaction: the lock holds until the save.
+            stored = Pledge.objects.select_for_update().get(pk=self.instance.pk)
+            try:
+                check_version(self.instance, stored)
+            except StalePledge as error:
+                raise forms.ValidationError(error.messages, code="stale") from error
+        return cleaned
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
@@ -171,6 +202,7 @@ class WithdrawForm(forms.Form):
 
 @admin.register(Pledge)
 class PledgeAdmin(SimpleHistoryAdmin):
+    form = PledgeForm
     list_display = [
         "announced", "donor", "official", "lines_summary", "total_value", "status", "ref",
     ]  # fmt: skip
@@ -197,7 +229,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": [("donor", "recipient"), ("announced_on", "date_precision")]}),
         ("Who announced it", {"fields": [("official", "official_title")]}),
-        (None, {"fields": [("package", "status"), "notes"]}),
+        (None, {"fields": [("package", "status"), "notes", "loaded_version"]}),
         ("Record", {"fields": [("ref", "created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [LineInline, SourceLinkInline]

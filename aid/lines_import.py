@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -38,7 +39,7 @@ __all__ = ["ImportRefused", "ImportReport", "PledgePlan", "Problem", "lines_impo
 BATCH = 900  # values per `IN (...)`, within SQLite's limit on query parameters
 PLEDGE_FIELDS = [
     "donor", "recipient", "announced_on", "date_precision", "official", "official_title",
-    "package", "status", "notes", "updated_at",
+    "package", "status", "notes", "updated_at", "version",
 ]  # fmt: skip
 LINE_FIELDS = [
     "description", "item_type", "category", "quantity", "quantity_qualifier", "unit", "value",
@@ -257,6 +258,7 @@ class Writes:
     lines_changed: list[Line] = field(default_factory=list)
     links_new: list[PledgeSource] = field(default_factory=list)
     removed: list = field(default_factory=list)  # lines and links, deleted one by one
+    pledges_touched: list[int] = field(default_factory=list)  # only lines or links changed
 
     @transaction.atomic
     def apply(self, actor, reason: str) -> None:
@@ -273,6 +275,9 @@ class Writes:
             pledge.updated_at = now
         changes = {"default_user": actor, "default_change_reason": reason, "batch_size": 500}
         bulk_update_with_history(self.pledges_changed, Pledge, PLEDGE_FIELDS, **changes)
+        for start in range(0, len(self.pledges_touched), BATCH):
+            touched = self.pledges_touched[start : start + BATCH]
+            Pledge.objects.filter(pk__in=touched).update(version=F("version") + 1)
         for record in self.removed:  # rare: rows dropped from a pledge the ledger holds
             attribute(record, actor, reason)
             record.delete()
@@ -400,9 +405,11 @@ class Planner:
         if stored is None:
             self.writes.pledges_new.append(pledge)
         elif not unchanged(pledge, stored):
+            pledge.version = stored.version + 1  # an editor's form opened before is now stale
             self.writes.pledges_changed.append(pledge)
             plan.action = "update"
         elif links_changed or plan.lines_created or plan.lines_updated or plan.lines_removed:
+            self.writes.pledges_touched.append(stored.pk)  # a new version, as the admin gives
             plan.action = "update"
         self.writes.lines_new += [line for line in lines if line.pk is None]
         return plan

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
 from aid.models import Line, Official, Pledge
 from sources.models import PledgeSource
@@ -35,11 +35,44 @@ def prefixed(prefix: str, error: ValidationError) -> dict[str, list[str]]:
     }
 
 
+# Bookkeeping, not content: a record whose other fields are as stored is unchanged.
+BOOKKEEPING = {"version"}
+
+
 def unchanged(instance, stored) -> bool:
     """True when saving `instance` would write what is already stored (and add empty history)."""
     return stored is not None and all(
         getattr(instance, field.attname) == getattr(stored, field.attname)
         for field in instance._meta.concrete_fields
+        if field.attname not in BOOKKEEPING
+    )
+
+
+class StalePledge(ValidationError):
+    """The pledge was saved by someone else after this editor loaded it (optimistic locking)."""
+
+
+def check_version(pledge: Pledge, stored: Pledge) -> None:
+    """Refuse to save over changes the editor has not seen: `pledge.version` is the version they
+    loaded, `stored` the row as it is now (locked by the caller's transaction)."""
+    if pledge.version == stored.version:
+        return
+    # The last change may be to a line or a source link only: the newest of the three histories.
+    changes = [
+        model.history.filter(**{key: stored.pk}).select_related("history_user").first()
+        for model, key in ((Pledge, "id"), (Line, "pledge_id"), (PledgeSource, "pledge_id"))
+    ]
+    last = max(
+        (change for change in changes if change),
+        key=lambda change: change.history_date,
+        default=None,
+    )
+    who = f" by {last.history_user}" if last and last.history_user else ""
+    when = f" at {last.history_date:%Y-%m-%d %H:%M} UTC" if last else ""
+    raise StalePledge(
+        f"This pledge was changed{who}{when} after you opened it (it is now version "
+        f"{stored.version}; you edited version {pledge.version}). Nothing was saved: reload the "
+        "pledge to see those changes, then make yours again."
     )
 
 
@@ -72,17 +105,22 @@ def validate_pledge(pledge: Pledge, lines: Sequence[Line], links: Sequence[Pledg
         raise ValidationError(errors)
 
 
-def replace_rows(model, pledge: Pledge, rows: Sequence, actor, reason: str) -> None:
-    """Make `rows` the pledge's rows of `model`: remove the others, save the new and the changed."""
+def replace_rows(model, pledge: Pledge, rows: Sequence, actor, reason: str) -> bool:
+    """Make `rows` the pledge's rows of `model`: remove the others, save the new and the changed.
+    True when anything was written."""
     stored = {row.pk: row for row in model.objects.filter(pledge_id=pledge.pk)}
-    for removed in stored.keys() - {row.pk for row in rows}:
-        attribute(stored[removed], actor, reason)
-        stored[removed].delete()
+    removed = stored.keys() - {row.pk for row in rows}
+    for pk in removed:
+        attribute(stored[pk], actor, reason)
+        stored[pk].delete()
+    changed = bool(removed)
     for row in rows:
         row.pledge = pledge
         if not unchanged(row, stored.get(row.pk)):
             attribute(row, actor, reason)
             row.save()
+            changed = True
+    return changed
 
 
 @transaction.atomic
@@ -98,13 +136,22 @@ def pledge_save(
 
     Lines and links of the pledge that are not in the lists are removed (history keeps them);
     new lines are numbered after the highest number the pledge ever used, so a line number
-    is never reused for a different item.
+    is never reused for a different item. `pledge.version` is the version the editor loaded:
+    when the stored pledge has another, `StalePledge` is raised and nothing is written; a save
+    that changes anything increments it.
     """
     validate_pledge(pledge, lines, links)
     if not pledge.ref:
         pledge.ref = new_ref(pledge)
-    stored = Pledge.objects.filter(pk=pledge.pk).first() if pledge.pk else None
-    if not unchanged(pledge, stored):
+    # The row lock keeps the version check and the write together (SQLite's immediate
+    # transactions already serialise writers).
+    stored = Pledge.objects.select_for_update().filter(pk=pledge.pk).first() if pledge.pk else None
+    if stored is not None:
+        check_version(pledge, stored)
+    pledge_changed = not unchanged(pledge, stored)
+    if pledge_changed:
+        if stored is not None:
+            pledge.version = stored.version + 1
         attribute(pledge, actor, reason)
         pledge.save()
 
@@ -113,8 +160,12 @@ def pledge_save(
     for line in lines:
         if line.line_no is None:
             line.line_no = next(numbers)
-    replace_rows(Line, pledge, lines, actor, reason)
-    replace_rows(PledgeSource, pledge, links, actor, reason)
+    rows_changed = replace_rows(Line, pledge, lines, actor, reason)
+    rows_changed |= replace_rows(PledgeSource, pledge, links, actor, reason)
+    if rows_changed and not pledge_changed and stored is not None:
+        # Only lines or sources changed: a new version all the same, with no pledge history row.
+        Pledge.objects.filter(pk=pledge.pk).update(version=F("version") + 1)
+        pledge.version = stored.version + 1
     return pledge
 
 
@@ -139,8 +190,10 @@ def pledge_withdraw(*, actor: AbstractBaseUser | None, pledge: Pledge, reason: s
         raise ValidationError({"reason": "Say why the pledge is withdrawn."})
     pledge.status = Pledge.Status.WITHDRAWN
     pledge.full_clean()
+    stored = Pledge.objects.select_for_update().only("version").get(pk=pledge.pk)
+    pledge.version = stored.version + 1  # an editor's form opened before this is now stale
     attribute(pledge, actor, reason)
-    pledge.save(update_fields=["status", "updated_at"])
+    pledge.save(update_fields=["status", "updated_at", "version"])
     return pledge
 
 

@@ -9,7 +9,7 @@ from rest_framework.settings import api_settings
 from aid.fx import ANNOUNCEMENT, is_date
 from aid.models import ECB, Category, ItemType, Line, Official, Party, Pledge, RateTable
 from aid.selectors import GROUPS, MEASURES, PERIODS, TotalsQuery
-from aid.services import attribute, official_save, pledge_save
+from aid.services import StalePledge, attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source
 
 
@@ -170,6 +170,8 @@ class PledgeSerializer(serializers.ModelSerializer):
             self.instance = pledge_save(
                 actor=self.context["request"].user, pledge=pledge, lines=lines, links=links
             )
+        except StalePledge:
+            raise  # the view answers 412 Precondition Failed
         except ModelValidationError as error:
             raise model_errors(error) from error
         return self.instance

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
@@ -34,7 +34,7 @@ from aid.filters import (
 from aid.lines_csv import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.selectors import TotalsQuery, columns, totals
-from aid.services import pledge_withdraw
+from aid.services import StalePledge, pledge_withdraw
 from ledger.api.csv import stream_csv
 from ledger.api.permissions import ReadOnly
 from ledger.api.schema import LedgerAutoSchema
@@ -129,6 +129,34 @@ class PledgeViewSet(LedgerViewSet):
             .order_by("-announced_on", "-id")
         )
 
+    def retrieve(self, request, *args, **kwargs):
+        pledge = self.get_object()
+        return Response(self.get_serializer(pledge).data, headers={"ETag": etag(pledge)})
+
+    def update(self, request, *args, **kwargs):
+        """PUT or PATCH; with `If-Match: <the ETag of the pledge as read>` the write is refused
+        (412) when someone else changed the pledge since. A write that loses a race with another
+        is refused the same way, with or without If-Match."""
+        try:
+            response = super().update(request, *args, **kwargs)
+        except StalePledge as error:
+            raise PreconditionFailed(" ".join(error.messages)) from error
+        response["ETag"] = etag(self.saved)
+        return response
+
+    def perform_update(self, serializer):
+        if_match = self.request.headers.get("If-Match")
+        if if_match is not None:
+            pledge = serializer.instance
+            tags = [tag.strip() for tag in if_match.split(",")]
+            if "*" not in tags and etag(pledge) not in tags:
+                raise PreconditionFailed(
+                    f"This pledge was changed after you read it: it is now {etag(pledge)}, "
+                    f"you sent If-Match: {if_match}. Nothing was saved: read it again, then "
+                    "send your change with its new ETag."
+                )
+        self.saved = serializer.save()
+
     @extend_schema(request=WithdrawSerializer, responses=PledgeSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
@@ -141,6 +169,17 @@ class PledgeViewSet(LedgerViewSet):
         except ModelValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=pledge.pk)).data)
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The pledge was changed since you read it."
+    default_code = "precondition_failed"
+
+
+def etag(pledge: Pledge) -> str:
+    """A pledge's entity tag: its id and version, which every change to it increments."""
+    return f'"pledge-{pledge.pk}-v{pledge.version}"'
 
 
 class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):

@@ -74,6 +74,12 @@ class Pledge(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts the saves that changed the pledge, its lines or its sources; an editor's "
+        "save is refused when the version changed after they opened the pledge.",
+    )
     history = HistoricalRecords()
 
     class Meta:
