@@ -74,7 +74,13 @@ class Writer:
         self.count = 0
 
     def add(self, **values) -> None:
-        self.pending.append([values.get(field.attname) for field in self.fields])
+        # A field the loader does not name takes its default (a pledge's version starts at 1).
+        self.pending.append(
+            [
+                values[field.attname] if field.attname in values else field.get_default()
+                for field in self.fields
+            ]
+        )
         if len(self.pending) >= CHUNK:
             self.flush()
 
