@@ -80,6 +80,13 @@ def assert_matches(actual: Any, expected: Any, where: str = "body") -> None:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
 
 
+def ask_for_csv(client: APIClient, url: str, ask: str):
+    """The list as CSV, asked for by `?format=csv` or by `Accept: text/csv`."""
+    if ask == "format":
+        return client.get(url, {"format": "csv"})
+    return client.get(url, HTTP_ACCEPT="text/csv")
+
+
 def count_queries(client: APIClient, url: str, params: dict) -> int:
     """Queries to answer one request, including a streamed body read to its end."""
     with CaptureQueriesContext(connection) as queries:
@@ -219,10 +226,7 @@ class ReadOnlyResourceCases:
         self.records(world, 3)
         client = client_as("anonymous", world)
         listed = self.listed(client)
-        if ask == "format":
-            response = client.get(self.url, {"format": "csv"})
-        else:
-            response = client.get(self.url, HTTP_ACCEPT="text/csv")
+        response = ask_for_csv(client, self.url, ask)
         assert response.status_code == 200
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response["Content-Disposition"].startswith("attachment; filename=")

@@ -30,6 +30,7 @@ from tests.api_cases import (
     ReadOnlyResourceCases,
     ResourceCases,
     World,
+    ask_for_csv,
     client_as,
     csv_rows,
 )
@@ -109,10 +110,7 @@ class TestLines(ReadOnlyResourceCases):
         self.records(world, 3)
         client = client_as("anonymous", world)
         listed = self.listed(client)
-        if ask == "format":
-            response = client.get(self.url, {"format": "csv"})
-        else:
-            response = client.get(self.url, HTTP_ACCEPT="text/csv")
+        response = ask_for_csv(client, self.url, ask)
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response["Content-Disposition"] == 'attachment; filename="lines.csv"'
         rows = csv_rows(response)
