@@ -13,7 +13,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from aid import admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
-from aid.services import StalePledge, check_version, official_save, pledge_save, pledge_withdraw
+from aid.services import (
+    StalePledge,
+    check_not_withdrawn_by_save,
+    check_version,
+    official_save,
+    pledge_save,
+    pledge_withdraw,
+    pledges_verify,
+)
 from sources.models import PledgeSource, Source
 
 
@@ -190,6 +198,13 @@ class PledgeForm(forms.ModelForm):
                 check_version(self.instance, stored)
             except StalePledge as error:
                 raise forms.ValidationError(error.messages, code="stale") from error
+        if cleaned.get("status"):
+            # Until `_post_clean`, the instance holds the stored fields.
+            stored = self.instance if self.instance.pk else None
+            try:
+                check_not_withdrawn_by_save(Pledge(status=cleaned["status"]), stored)
+            except ValidationError as error:
+                self.add_error(None, error)
         return cleaned
 
 
@@ -204,7 +219,8 @@ class WithdrawForm(forms.Form):
 class PledgeAdmin(SimpleHistoryAdmin):
     form = PledgeForm
     list_display = [
-        "announced", "donor", "official", "lines_summary", "total_value", "status", "ref",
+        "announced", "donor", "official", "lines_summary", "total_value", "status", "review",
+        "ref",
     ]  # fmt: skip
     list_display_links = ["announced"]
     list_select_related = ["donor", "recipient", "official__party"]  # Official.__str__ shows party
@@ -212,6 +228,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
         ("donor", admin.RelatedOnlyFieldListFilter),
         CategoryFilter,
         "status",
+        "review",
         SourceKindFilter,
         ("announced_on", admin.DateFieldListFilter),
         "date_precision",
@@ -225,15 +242,16 @@ class PledgeAdmin(SimpleHistoryAdmin):
     ]  # fmt: skip
     search_help_text = "Searches item text, official, package, reference, source title and URL."
     autocomplete_fields = ["donor", "recipient", "official"]
-    readonly_fields = ["ref", "created_at", "updated_at"]
+    readonly_fields = ["ref", "created_at", "updated_at", "review", "reviewed_by", "reviewed_at"]
     fieldsets = [
         (None, {"fields": [("donor", "recipient"), ("announced_on", "date_precision")]}),
         ("Who announced it", {"fields": [("official", "official_title")]}),
         (None, {"fields": [("package", "status"), "notes", "loaded_version"]}),
+        ("Review", {"fields": [("review", "reviewed_by", "reviewed_at")]}),
         ("Record", {"fields": [("ref", "created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [LineInline, SourceLinkInline]
-    actions = ["withdraw", admin_lines.export_lines]
+    actions = ["verify", "withdraw", admin_lines.export_lines]
     object_history_template = "admin/aid/pledge/object_history.html"
 
     class Media:
@@ -253,6 +271,12 @@ class PledgeAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm("aid.verify_pledge")
+
+    def has_withdraw_permission(self, request):
+        return request.user.has_perm("aid.withdraw_pledge")
 
     @admin.display(description="announced", ordering="announced_on")
     def announced(self, pledge):
@@ -289,7 +313,16 @@ class PledgeAdmin(SimpleHistoryAdmin):
         extra = {"line_history": lines[:500], "link_history": links[:500]}
         return super().history_view(request, object_id, {**extra, **(extra_context or {})})
 
-    @admin.action(description="Withdraw selected pledges (kept in history)", permissions=["change"])
+    @admin.action(description="Verify selected pledges (reviewers)", permissions=["verify"])
+    def verify(self, request, queryset):
+        verified = pledges_verify(actor=request.user, pledges=list(queryset))
+        skipped = len(queryset) - verified
+        note = f" ({skipped} already verified)" if skipped else ""
+        self.message_user(request, f"Verified {verified} pledge(s){note}.", messages.SUCCESS)
+
+    @admin.action(
+        description="Withdraw selected pledges (kept in history)", permissions=["withdraw"]
+    )
     def withdraw(self, request, queryset):
         form = WithdrawForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():

@@ -2,11 +2,12 @@
 totals page all filter through these, so `?donor=GB` means the same thing everywhere.
 
 Unknown codes and malformed values are errors that name the parameter (a 400 in the API), never a
-silently empty result. Withdrawn pledges are left out unless `status` asks for them.
+silently empty result. Withdrawn pledges are left out unless `status` asks for them, drafts
+unless `review` does, which only signed-in staff may (docs/operations.md, "Roles").
 """
 
 import django_filters as filters
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django_filters.fields import ModelMultipleChoiceField
 from drf_spectacular.types import OpenApiTypes
@@ -59,6 +60,15 @@ def validate_url(value: str) -> None:
         raise ValidationError(f"Enter a valid URL ({error}).") from None
 
 
+def sees_drafts(request) -> bool:
+    """Drafts are for the team: signed-in staff who may view pledges. No request means a
+    command run by whoever runs the server, who sees everything."""
+    if request is None:
+        return True
+    user = request.user
+    return user.is_authenticated and user.is_staff and user.has_perm("aid.view_pledge")
+
+
 class StableOrderingFilter(filters.OrderingFilter):
     """The order asked for, then the list's default order: rows that tie on the asked-for fields
     keep one order, so pages neither repeat nor skip them."""
@@ -99,6 +109,12 @@ class PledgeFields(filters.FilterSet):
     publisher = filters.CharFilter(
         method="filter_publisher", label="publisher of a source the pledge cites (exact, any case)"
     )
+    review = filters.MultipleChoiceFilter(
+        choices=Pledge.Review.choices,
+        method="filter_review",
+        label="review state; repeatable. Verified pledges only unless signed-in staff ask for "
+        "drafts (review=draft&review=verified for both)",
+    )
 
     def path(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -110,7 +126,14 @@ class PledgeFields(filters.FilterSet):
     def filter_queryset(self, queryset):
         if not self.form.cleaned_data.get("status"):
             queryset = queryset.exclude(**{self.path("status"): Pledge.Status.WITHDRAWN})
+        review = self.form.cleaned_data.get("review") or [Pledge.Review.VERIFIED]
+        if Pledge.Review.DRAFT in review and not sees_drafts(self.request):
+            raise PermissionDenied("review=draft: only signed-in staff can see drafts.")
+        queryset = queryset.filter(**{self.path("review__in"): review})
         return super().filter_queryset(queryset)
+
+    def filter_review(self, queryset, name, value):
+        return queryset  # applied in filter_queryset, with its default and its permission
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(**{self.path("status__in"): value})

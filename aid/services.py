@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils import timezone
 
 from aid.models import Line, Official, Pledge
 from sources.models import PledgeSource
@@ -74,6 +75,19 @@ def check_version(pledge: Pledge, stored: Pledge) -> None:
         f"{stored.version}; you edited version {pledge.version}). Nothing was saved: reload the "
         "pledge to see those changes, then make yours again."
     )
+
+
+WITHDRAW_BY_ACTION = (
+    "A save cannot withdraw a pledge: withdraw it with the withdraw action, which records why "
+    "(reviewers)."
+)
+
+
+def check_not_withdrawn_by_save(pledge: Pledge, stored: Pledge | None) -> None:
+    """Withdrawing is a reviewer's act with a reason (`pledge_withdraw`), not an edit."""
+    was = stored.status if stored is not None else None
+    if pledge.status == Pledge.Status.WITHDRAWN and was != Pledge.Status.WITHDRAWN:
+        raise ValidationError({"status": [WITHDRAW_BY_ACTION]})
 
 
 def validate_pledge(pledge: Pledge, lines: Sequence[Line], links: Sequence[PledgeSource]) -> None:
@@ -146,12 +160,17 @@ def pledge_save(
     # The row lock keeps the version check and the write together (SQLite's immediate
     # transactions already serialise writers).
     stored = Pledge.objects.select_for_update().filter(pk=pledge.pk).first() if pledge.pk else None
+    check_not_withdrawn_by_save(pledge, stored)
     if stored is not None:
         check_version(pledge, stored)
+        # The review state is the reviewers' (`pledges_verify`), never the editor's form's.
+        pledge.review, pledge.reviewed_by_id = stored.review, stored.reviewed_by_id
+        pledge.reviewed_at = stored.reviewed_at
     pledge_changed = not unchanged(pledge, stored)
     if pledge_changed:
         if stored is not None:
             pledge.version = stored.version + 1
+            back_to_draft(pledge)
         attribute(pledge, actor, reason)
         pledge.save()
 
@@ -163,10 +182,39 @@ def pledge_save(
     rows_changed = replace_rows(Line, pledge, lines, actor, reason)
     rows_changed |= replace_rows(PledgeSource, pledge, links, actor, reason)
     if rows_changed and not pledge_changed and stored is not None:
-        # Only lines or sources changed: a new version all the same, with no pledge history row.
-        Pledge.objects.filter(pk=pledge.pk).update(version=F("version") + 1)
         pledge.version = stored.version + 1
+        if back_to_draft(pledge):
+            attribute(pledge, actor, reason)
+            pledge.save()
+        else:  # only lines or sources changed: a new version, with no pledge history row
+            Pledge.objects.filter(pk=pledge.pk).update(version=F("version") + 1)
     return pledge
+
+
+def back_to_draft(pledge: Pledge) -> bool:
+    """A changed pledge is no longer what its reviewer verified: it waits for review again.
+    True when it was verified."""
+    if pledge.review == Pledge.Review.DRAFT:
+        return False
+    pledge.review, pledge.reviewed_by, pledge.reviewed_at = Pledge.Review.DRAFT, None, None
+    return True
+
+
+@transaction.atomic
+def pledges_verify(*, actor: AbstractBaseUser | None, pledges: Sequence[Pledge]) -> int:
+    """Mark drafts verified by `actor`, now; returns how many were drafts. The caller checks that
+    `actor` is a reviewer. The version stays: verifying changes no content, and an editor's
+    later change returns the pledge to draft anyway."""
+    verified = 0
+    now = timezone.now()
+    for pledge in Pledge.objects.select_for_update().filter(
+        pk__in=[pledge.pk for pledge in pledges], review=Pledge.Review.DRAFT
+    ):
+        pledge.review, pledge.reviewed_by, pledge.reviewed_at = Pledge.Review.VERIFIED, actor, now
+        attribute(pledge, actor, "verified")
+        pledge.save(update_fields=["review", "reviewed_by", "reviewed_at", "updated_at"])
+        verified += 1
+    return verified
 
 
 def pledge_create(
@@ -177,7 +225,8 @@ def pledge_create(
     reason: str = "",
     **fields,
 ) -> Pledge:
-    """Create a pledge from its fields (donor, recipient, announced_on, ...), lines and links."""
+    """Create a pledge from its fields (donor, recipient, announced_on, ...), lines and links.
+    It is a draft unless the fields say who verified it (loaders of published data)."""
     return pledge_save(
         actor=actor, pledge=Pledge(**fields), lines=lines, links=links, reason=reason
     )

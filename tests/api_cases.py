@@ -295,7 +295,8 @@ class ResourceCases(ReadOnlyResourceCases):
         assert_matches(response.json(), payload)
         record = self.stored(response.json())
         self.assert_recorded(record, "+", world)
-        detail = client_as("anonymous", world).get(self.detail_url(record))
+        # Read back as the editor: a new pledge is a draft, which the public does not see.
+        detail = client_as("editor", world).get(self.detail_url(record))
         assert_matches(detail.json(), payload)
 
     def test_create_refuses_an_empty_payload_naming_what_is_missing(self, world):
@@ -313,7 +314,7 @@ class ResourceCases(ReadOnlyResourceCases):
         assert_matches(response.json(), payload)
         record = self.stored(response.json())
         self.assert_recorded(record, "~", world)
-        assert_matches(client_as("anonymous", world).get(self.detail_url(record)).json(), payload)
+        assert_matches(client_as("editor", world).get(self.detail_url(record)).json(), payload)
 
     def test_partial_update(self, world):
         record = self.records(world, 1)[0]

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connections, transaction
 
 from aid.demo.loader import load_demo
@@ -70,6 +70,19 @@ def editor(db):
 
 
 @pytest.fixture
+def reviewer(db):
+    """A member of the reviewers group (seeded by a migration): edits, verifies, withdraws."""
+    return member("reviewer", "reviewers")
+
+
+def member(username: str, role: str) -> User:
+    """A staff user whose only permissions are those of one role's group."""
+    user = User.objects.create_user(username, password=f"{username}-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
 def admin_user(db):
     return User.objects.create_superuser("admin", "admin@example.org", "admin-pass-123")
 
@@ -85,9 +98,10 @@ def article(db):
 
 @pytest.fixture
 def make_pledge(gb, ua, article, editor):
-    """Create a pledge through the service; keyword arguments override the pledge's fields."""
+    """Create a pledge through the service; keyword arguments override the pledge's fields.
+    It is verified (public) unless `review="draft"`."""
 
-    def make(lines=None, links=None, **fields):
+    def make(lines=None, links=None, review="verified", **fields):
         fields = {
             "donor": gb,
             "recipient": ua,
@@ -102,6 +116,8 @@ def make_pledge(gb, ua, article, editor):
             )
         ]
         links = links or [PledgeSource(source=article, role=PledgeSource.Role.ANNOUNCEMENT)]
+        if review == Pledge.Review.VERIFIED:
+            fields |= {"review": review, "reviewed_at": datetime.datetime.now(datetime.UTC)}
         return pledge_create(actor=editor, lines=lines, links=links, **fields)
 
     return make

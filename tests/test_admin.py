@@ -449,7 +449,7 @@ def test_pledges_cannot_be_deleted_even_by_a_superuser(admin_client, sea_kings):
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     assertNotContains(admin_client.get(change_url(sea_kings)), delete_url)
     actions = admin_client.get(CHANGELIST).context["action_form"].fields["action"].choices
-    assert [name for name, _ in actions] == ["", "withdraw", "export_lines"]
+    assert [name for name, _ in actions] == ["", "verify", "withdraw", "export_lines"]
     response = admin_client.post(
         CHANGELIST, {"action": "delete_selected", "_selected_action": [sea_kings.pk], "post": "yes"}
     )
@@ -457,11 +457,10 @@ def test_pledges_cannot_be_deleted_even_by_a_superuser(admin_client, sea_kings):
     assert Pledge.objects.filter(pk=sea_kings.pk).exists()
 
 
-def test_withdraw_action_asks_for_a_reason_then_withdraws(
-    editor_client, editor, sea_kings, howitzers
-):
+def test_withdraw_action_asks_for_a_reason_then_withdraws(client, reviewer, sea_kings, howitzers):
+    client.force_login(reviewer)
     selected = {"action": "withdraw", "_selected_action": [sea_kings.pk]}
-    response = editor_client.post(CHANGELIST, selected)
+    response = client.post(CHANGELIST, selected)
     assert response.status_code == 200
     assertContains(response, "These pledges will be marked")
     assertContains(response, str(sea_kings))
@@ -469,19 +468,19 @@ def test_withdraw_action_asks_for_a_reason_then_withdraws(
     sea_kings.refresh_from_db()
     assert sea_kings.status == Pledge.Status.ANNOUNCED
 
-    response = editor_client.post(CHANGELIST, {**selected, "reason": ""})
+    response = client.post(CHANGELIST, {**selected, "reason": ""})
     assertContains(response, "This field is required.")
     sea_kings.refresh_from_db()
     assert sea_kings.status == Pledge.Status.ANNOUNCED
 
-    response = editor_client.post(CHANGELIST, {**selected, "reason": "Superseded by package 2"})
+    response = client.post(CHANGELIST, {**selected, "reason": "Superseded by package 2"})
     assert response.status_code == 302
     sea_kings.refresh_from_db()
     howitzers.refresh_from_db()
     assert (sea_kings.status, howitzers.status) == ("withdrawn", "delivered")
     record = sea_kings.history.latest()
     assert (record.history_user, record.history_change_reason) == (
-        editor,
+        reviewer,
         "Superseded by package 2",
     )
 

@@ -23,7 +23,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 from aid.lines_csv import COLUMNS
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
-from aid.services import pledge_save, pledge_withdraw
+from aid.services import pledge_save, pledge_withdraw, pledges_verify
 from sources.models import PledgeSource, Source
 from tests.api_cases import (
     ANONYMOUS_DENIED,
@@ -409,8 +409,17 @@ def anonymous():
 @pytest.fixture
 def editor_api(editor):
     """The editor, authenticated by an API token (as scripts and notebooks are)."""
+    return token_client(editor)
+
+
+@pytest.fixture
+def reviewer_api(reviewer):
+    return token_client(reviewer)
+
+
+def token_client(user) -> APIClient:
     client = APIClient()
-    _, token = AuthToken.objects.create(editor)
+    _, token = AuthToken.objects.create(user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
@@ -672,6 +681,7 @@ def test_csv_lists_are_space_separated_and_nested_records_are_json(ledger, anony
         lines=list(ledger.gb_nov.lines.all()),
         links=[*ledger.gb_nov.source_links.all(), link],
     )
+    pledges_verify(actor=None, pledges=[ledger.gb_nov])  # the change made it a draft again
     params = {"format": "csv", "pledge": ledger.gb_nov.ref}
     row = csv_rows(anonymous.get("/api/v1/lines/", params))[0]
     assert row["source_urls"] == f"{ledger.bbc.url} https://www.gov.uk/sea-kings"
@@ -837,32 +847,34 @@ def test_patch_refuses_lines_and_sources_it_cannot_place(ledger, editor_api, cha
     assert row_counts() == before
 
 
-def test_withdraw_keeps_the_pledge_and_records_the_reason(ledger, editor, editor_api, anonymous):
+def test_withdraw_keeps_the_pledge_and_records_the_reason(
+    ledger, reviewer, reviewer_api, anonymous
+):
     pledge = ledger.us_dec
-    response = editor_api.post(
+    response = reviewer_api.post(
         f"/api/v1/pledges/{pledge.pk}/withdraw/", {"reason": "Superseded by PDA 28"}, format="json"
     )
     assert (response.status_code, response.json()["status"]) == (200, "withdrawn")
     latest = Pledge.objects.get(pk=pledge.pk).history.first()
     assert (latest.status, latest.history_user, latest.history_change_reason) == (
-        "withdrawn", editor, "Superseded by PDA 28",
+        "withdrawn", reviewer, "Superseded by PDA 28",
     )  # fmt: skip
     assert items(anonymous.get("/api/v1/lines/")) == LISTED - {PATRIOT}
 
 
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
-def test_withdraw_needs_a_reason(ledger, editor_api, body):
-    response = editor_api.post(f"/api/v1/pledges/{ledger.us_dec.pk}/withdraw/", body, format="json")
+def test_withdraw_needs_a_reason(ledger, reviewer_api, body):
+    response = reviewer_api.post(f"/api/v1/pledges/{ledger.us_dec.pk}/withdraw/", body, format="json")
     assert response.status_code == 400
     assert "reason" in response.json()
     assert Pledge.objects.get(pk=ledger.us_dec.pk).status == "announced"
 
 
-@pytest.mark.parametrize("role", ["anonymous", "reader"])
-def test_withdraw_needs_the_change_permission(ledger, reader, role):
+@pytest.mark.parametrize("role", ["anonymous", "reader", "editor"])
+def test_withdraw_needs_a_reviewer(ledger, reader, editor, role):
     client = APIClient()
-    if role == "reader":
-        client.force_login(reader)
+    if role != "anonymous":
+        client.force_login({"reader": reader, "editor": editor}[role])
     response = client.post(
         f"/api/v1/pledges/{ledger.us_dec.pk}/withdraw/", {"reason": "No"}, format="json"
     )

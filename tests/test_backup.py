@@ -99,6 +99,7 @@ def test_a_backup_restores_into_a_new_database(ledger, tmp_path):
     call_command("backup_ledger", str(backup_file))
 
     every_status = [f"status={status}" for status in Pledge.Status.values]
+    every_status += [f"review={review}" for review in Pledge.Review.values]
     with new_database(tmp_path) as url:
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "ledger.settings.base"}
         for command in (

@@ -11,7 +11,7 @@ from aid.demo.loader import load_demo
 from aid.lines_csv import export_csv
 from aid.lines_import import lines_import
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
-from aid.services import pledge_create
+from aid.services import pledge_create, pledge_withdraw
 from sources.models import PledgeSource, Source
 
 AWKWARD = [
@@ -93,7 +93,8 @@ def awkward_ledger(user) -> None:
         links = [PledgeSource(source=sources[number % 4])]
         if number % 2:
             links.append(PledgeSource(source=sources[(number + 1) % 4]))
-        pledge_create(
+        status = Pledge.Status.values[number % 4]
+        pledge = pledge_create(
             actor=user,
             lines=lines,
             links=links,
@@ -104,9 +105,11 @@ def awkward_ledger(user) -> None:
             date_precision=precision,
             official=official if number % 2 else None,
             package=text if number % 3 == 1 else "",
-            status=Pledge.Status.values[number % 4],
+            status=Pledge.Status.ANNOUNCED if status == Pledge.Status.WITHDRAWN else status,
             notes=text,
         )
+        if status == Pledge.Status.WITHDRAWN:
+            pledge_withdraw(actor=user, pledge=pledge, reason=text)
 
 
 def test_awkward_values_round_trip_byte_for_byte(editor):

@@ -146,15 +146,17 @@ class PledgeSerializer(serializers.ModelSerializer):
     lines = LineSerializer(many=True)
     sources = SourceLinkSerializer(many=True, source="source_links")
     ref = serializers.CharField(max_length=64, required=False)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Pledge
         fields = [
             "id", "ref", "donor", "recipient", "announced_on", "date_precision", "announced",
             "official", "official_name", "official_title", "package", "status", "notes",
-            "lines", "sources", "created_at", "updated_at",
+            "lines", "sources", "review", "reviewed_by", "reviewed_at", "version",
+            "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["review", "reviewed_at", "version", "created_at", "updated_at"]
         validators = []  # the service validates the whole pledge
 
     def save(self, **kwargs):

@@ -30,13 +30,14 @@ from aid.filters import (
     OfficialFilterSet,
     PartyFilterSet,
     PledgeFilterSet,
+    sees_drafts,
 )
 from aid.lines_csv import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.selectors import TotalsQuery, columns, totals
-from aid.services import StalePledge, pledge_withdraw
+from aid.services import StalePledge, pledge_withdraw, pledges_verify
 from ledger.api.csv import stream_csv
-from ledger.api.permissions import ReadOnly
+from ledger.api.permissions import ReadOnly, may
 from ledger.api.schema import LedgerAutoSchema
 from sources.models import PledgeSource
 
@@ -120,14 +121,16 @@ class PledgeViewSet(LedgerViewSet):
     csv_name = "pledges"
 
     def get_queryset(self):
-        return (
-            Pledge.objects.select_related("donor", "recipient", "official")
+        pledges = (
+            Pledge.objects.select_related("donor", "recipient", "official", "reviewed_by")
             .prefetch_related(
                 Prefetch("lines", Line.objects.select_related("item_type", "category")),
                 Prefetch("source_links", PledgeSource.objects.select_related("source")),
             )
             .order_by("-announced_on", "-id")
         )
+        # A draft's own URL finds it for the team only (lists filter by `review`).
+        return pledges if sees_drafts(self.request) else pledges.filter(review="verified")
 
     def retrieve(self, request, *args, **kwargs):
         pledge = self.get_object()
@@ -145,9 +148,12 @@ class PledgeViewSet(LedgerViewSet):
         return response
 
     def perform_update(self, serializer):
+        self.check_if_match(serializer.instance)
+        self.saved = serializer.save()
+
+    def check_if_match(self, pledge: Pledge) -> None:
         if_match = self.request.headers.get("If-Match")
         if if_match is not None:
-            pledge = serializer.instance
             tags = [tag.strip() for tag in if_match.split(",")]
             if "*" not in tags and etag(pledge) not in tags:
                 raise PreconditionFailed(
@@ -155,10 +161,20 @@ class PledgeViewSet(LedgerViewSet):
                     f"you sent If-Match: {if_match}. Nothing was saved: read it again, then "
                     "send your change with its new ETag."
                 )
-        self.saved = serializer.save()
+
+    @extend_schema(request=None, responses=PledgeSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[may("aid.verify_pledge")])
+    def verify(self, request, pk=None):
+        """Mark a draft verified (reviewers): it then shows in public lists, totals and CSV.
+        With `If-Match`, refused (412) when the pledge changed since it was read."""
+        pledge = self.get_object()
+        self.check_if_match(pledge)
+        pledges_verify(actor=request.user, pledges=[pledge])
+        pledge = self.get_queryset().get(pk=pledge.pk)
+        return Response(self.get_serializer(pledge).data, headers={"ETag": etag(pledge)})
 
     @extend_schema(request=WithdrawSerializer, responses=PledgeSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[may("aid.withdraw_pledge")])
     def withdraw(self, request, pk=None):
         """Withdraw a pledge, with a reason; it stays in the ledger and its history."""
         pledge = self.get_object()
@@ -194,7 +210,7 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
     csv_name = "lines"
 
     def get_queryset(self):
-        return (
+        lines = (
             Line.objects.select_related(
                 "pledge__donor", "pledge__recipient", "pledge__official", "item_type", "category"
             )
@@ -203,6 +219,7 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
             )
             .order_by(*EXPORT_ORDER)  # the CSV's order: both list the same rows alike
         )
+        return lines if sees_drafts(self.request) else lines.filter(pledge__review="verified")
 
     def list_csv(self):
         """The canonical lines CSV (SPEC), which `import_lines` reads back, not the JSON's shape."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.utils import timezone
 
 from aid.models import Category, DatePrecision, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.selectors import item_type_for
@@ -221,6 +222,10 @@ class Demo:
             date_precision=draft.precision,
             official=official,
             notes=draft.notes,
+            # Published compilations, checked when the demo was built: public from the start.
+            review=Pledge.Review.VERIFIED,
+            reviewed_by=self.actor,
+            reviewed_at=timezone.now(),
             lines=draft.lines,
             links=[PledgeSource(source=source, role=role) for source, role in draft.sources],
         )

@@ -3,6 +3,7 @@
 import datetime
 from collections import defaultdict
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -42,6 +43,10 @@ class Pledge(models.Model):
         DELIVERED = "delivered", "delivered"
         WITHDRAWN = "withdrawn", "withdrawn"
 
+    class Review(models.TextChoices):
+        DRAFT = "draft", "draft"
+        VERIFIED = "verified", "verified"
+
     ref = models.CharField(
         "reference",
         max_length=64,
@@ -72,6 +77,23 @@ class Pledge(models.Model):
     package = models.CharField(max_length=200, blank=True, help_text="Package name, if it has one.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ANNOUNCED)
     notes = models.TextField(blank=True)
+    review = models.CharField(
+        max_length=8,
+        choices=Review.choices,
+        default=Review.DRAFT,
+        editable=False,
+        help_text="Public readers see verified pledges only; any change returns one to draft.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The reviewer who verified it.",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(
@@ -84,6 +106,10 @@ class Pledge(models.Model):
 
     class Meta:
         ordering = ["-announced_on", "-id"]
+        permissions = [
+            ("verify_pledge", "Can verify pledges (reviewers)"),
+            ("withdraw_pledge", "Can withdraw pledges (reviewers)"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(donor=F("recipient")),

@@ -1,7 +1,7 @@
 """Anonymous users read (unless LEDGER_API_READ_REQUIRES_LOGIN), writes need model permissions."""
 
 from django.conf import settings
-from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 
 
 def offers(view, method: str) -> bool:
@@ -26,3 +26,14 @@ class ReadOnly(LedgerPermissions):
         if request.method not in SAFE_METHODS and offers(view, request.method):
             return False
         return super().has_permission(request, view)
+
+
+def may(permission: str) -> type:
+    """A permission class for an action that needs one model permission (verify, withdraw)."""
+
+    class May(BasePermission):
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.has_perm(permission))
+
+    May.__name__ = f"May({permission})"
+    return May
