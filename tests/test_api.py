@@ -864,7 +864,8 @@ def test_withdraw_keeps_the_pledge_and_records_the_reason(
 
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
 def test_withdraw_needs_a_reason(ledger, reviewer_api, body):
-    response = reviewer_api.post(f"/api/v1/pledges/{ledger.us_dec.pk}/withdraw/", body, format="json")
+    url = f"/api/v1/pledges/{ledger.us_dec.pk}/withdraw/"
+    response = reviewer_api.post(url, body, format="json")
     assert response.status_code == 400
     assert "reason" in response.json()
     assert Pledge.objects.get(pk=ledger.us_dec.pk).status == "announced"
