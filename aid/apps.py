@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AidConfig(AppConfig):
     name = "aid"
     verbose_name = "Aid: pledges and their lines"
+
+    def ready(self):
+        from aid.triggers import installed
+
+        post_migrate.connect(installed, sender=self, dispatch_uid="aid.triggers")

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from currency_converter import CurrencyConverter
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DecimalField, F, Func, OuterRef, Subquery, Value, When
 from django.db.models.expressions import Expression
 
 from aid.models import ECB, Rate, RateTable
+from aid.triggers import value_eur
 
 RATE_FIELD = DecimalField(max_digits=20, decimal_places=8)
 ANNOUNCEMENT = "announcement"
@@ -168,6 +169,20 @@ class Basis:
             target = Decimal(1) if self.currency == "EUR" else rates.get(self.currency)
             target_rate = Value(target, output_field=RATE_FIELD)
         return F("value") / Real(source_rate, output_field=RATE_FIELD) * target_rate
+
+
+def convert_lines(using=None) -> None:
+    """Store every line's value in EUR at its announcement date's ECB rate (`Line.value_eur`):
+    after the ECB rates changed. Writes of lines and pledges need no call: the database's
+    triggers (`aid.triggers`) convert them with the same division as `Basis.expression` for
+    `fx=announcement`, so totals and exports read the stored figure and match a fresh one."""
+    db = using or connection
+    converted = value_eur("aid_line", "p.announced_on", real=db.vendor == "sqlite")
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE aid_line SET value_eur = {converted} FROM aid_pledge p "
+            "WHERE p.id = aid_line.pledge_id"
+        )
 
 
 def is_date(text: str) -> bool:

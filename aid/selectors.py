@@ -112,6 +112,14 @@ def measures(query: TotalsQuery) -> dict:
     }
 
 
+def converted(query: TotalsQuery):
+    """Each line's value in the query's currency: the stored EUR figure for the default basis
+    (EUR at the announcement date), converted by the database for any other."""
+    if query.basis == Basis(currency="EUR", fx=ANNOUNCEMENT):
+        return F("value_eur")
+    return ExpressionWrapper(query.basis.expression(), output_field=CONVERTED)
+
+
 def totals(lines: QuerySet[Line], query: TotalsQuery) -> list[dict]:
     """Rows of sums over `lines` (already filtered), one per combination of the query's keys.
 
@@ -121,9 +129,7 @@ def totals(lines: QuerySet[Line], query: TotalsQuery) -> list[dict]:
     keys = query.row_keys()
     expressions = group_expressions(query)
     if query.measure == "value":
-        lines = lines.annotate(
-            converted=ExpressionWrapper(query.basis.expression(), output_field=CONVERTED)
-        )
+        lines = lines.annotate(converted=converted(query))
     if keys:
         grouped = (
             lines.order_by()

@@ -37,7 +37,7 @@ def prefixed(prefix: str, error: ValidationError) -> dict[str, list[str]]:
 
 
 # Bookkeeping, not content: a record whose other fields are as stored is unchanged.
-BOOKKEEPING = {"version"}
+BOOKKEEPING = {"version", "value_eur"}
 
 
 def unchanged(instance, stored) -> bool:

@@ -39,8 +39,11 @@ def period(vendor: str, unit: str) -> str:
 
 
 def value_totals(vendor: str, donor: bool) -> str:
-    """Value by donor × category × year, withdrawn pledges left out (as the API leaves them)."""
-    where = "p.status <> 'withdrawn'" + (" AND d.code = %(donor)s" if donor else "")
+    """Value by donor × category × year, withdrawn pledges and drafts left out (as the API
+    leaves them)."""
+    where = "p.status <> 'withdrawn' AND p.review = 'verified'" + (
+        " AND d.code = %(donor)s" if donor else ""
+    )
     return f"""
         SELECT donor, category, period, COUNT(DISTINCT pledge_id), COUNT(*), SUM(converted),
                SUM(CASE WHEN value IS NULL THEN 1 ELSE 0 END),
@@ -68,7 +71,7 @@ def quantity_cumulative(vendor: str) -> str:
                    SUM(l.quantity) AS quantity,
                    SUM(CASE WHEN l.quantity IS NULL THEN 1 ELSE 0 END) AS unspecified
             {LINES}
-            WHERE p.status <> 'withdrawn'
+            WHERE p.status <> 'withdrawn' AND p.review = 'verified'
             GROUP BY 1, 2, 3
         ) grouped
         WINDOW w AS (PARTITION BY category, unit ORDER BY period)
@@ -103,7 +106,7 @@ def lines_page(vendor: str, size: int) -> str:
         LEFT JOIN aid_official o ON o.id = p.official_id
         LEFT JOIN aid_itemtype t ON t.id = l.item_type_id
         WHERE d.code = %(donor)s AND p.announced_on >= %(after)s AND p.announced_on <= %(before)s
-          AND p.status <> 'withdrawn'
+          AND p.status <> 'withdrawn' AND p.review = 'verified'
         ORDER BY p.announced_on DESC, p.ref, l.line_no
         LIMIT {size}
     """

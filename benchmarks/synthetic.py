@@ -169,6 +169,7 @@ def load(rows: int, seed: int = SEED) -> dict[str, int]:
                 official_title=first["official_title"],
                 package=first["package"],
                 status=first["status"],
+                review="verified",  # published: what the public API answers from
                 notes=first["notes"],
                 created_at=stamp,
                 updated_at=stamp,

@@ -233,7 +233,18 @@ class Line(models.Model):
         blank=True,
         help_text="stated by the source, estimated from prices, or unknown.",
     )
-    history = HistoricalRecords()
+    value_eur = models.DecimalField(
+        max_digits=38,
+        decimal_places=20,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived, not entered: the value in EUR at the ECB rate of the announcement "
+        "date, which totals and exports read instead of converting every line again. "
+        "`aid.fx.convert_lines` keeps it in step with every write of a line, its pledge's date "
+        "or the ECB rates; NULL without a value or a rate.",
+    )
+    history = HistoricalRecords(excluded_fields=["value_eur"])
 
     class Meta:
         ordering = ["pledge", "line_no"]

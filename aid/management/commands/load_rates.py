@@ -6,8 +6,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
+from django.db import transaction
 
-from aid.fx import load_ecb, load_table
+from aid.fx import convert_lines, load_ecb, load_table
 from aid.models import ECB, Rate
 
 
@@ -25,7 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, name=None, file=None, ecb=False, description="", **options):
         if ecb:
-            self.stdout.write(f"Loaded {load_ecb()} ECB reference rates.")
+            with transaction.atomic():
+                loaded = load_ecb()
+                convert_lines()  # every line's value in EUR, at the new rates
+            self.stdout.write(f"Loaded {loaded} ECB reference rates.")
             return
         if not (name and file):
             raise CommandError("Give NAME and FILE, or --ecb.")
