@@ -20,7 +20,14 @@ from sources.normalise import normalise_url
 
 @extend_schema_field(OpenApiTypes.STR)
 class NaturalKeyFilter(filters.ModelMultipleChoiceFilter):
-    """Records by their natural key (code, slug, name), repeatable; an unknown key is an error."""
+    """Records by their natural key (code, slug, name), repeatable; an unknown key is an error.
+
+    Every path these filter along is to-one (a line's pledge's donor), so no row can match
+    twice: no DISTINCT, which would make the database sort every matching row."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
 
 
 def codes(field_name: str, label: str) -> NaturalKeyFilter:
@@ -42,7 +49,7 @@ class IdsField(ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
-class IdFilter(filters.ModelMultipleChoiceFilter):
+class IdFilter(NaturalKeyFilter):
     field_class = IdsField
 
 

@@ -38,19 +38,21 @@ def period(vendor: str, unit: str) -> str:
     return "to_char(p.announced_on, 'YYYY-\"Q\"Q')"
 
 
-def value_totals(vendor: str, donor: bool) -> str:
+def value_totals(vendor: str, donor: bool, stored: bool = True) -> str:
     """Value by donor × category × year, withdrawn pledges and drafts left out (as the API
-    leaves them)."""
+    leaves them). `stored` reads the ledger's own value in EUR (`aid_line.value_eur`, as the API
+    does); otherwise each line is converted here, which checks that stored figure."""
     where = "p.status <> 'withdrawn' AND p.review = 'verified'" + (
         " AND d.code = %(donor)s" if donor else ""
     )
+    converted = "l.value_eur" if stored else rate(vendor)
     return f"""
         SELECT donor, category, period, COUNT(DISTINCT pledge_id), COUNT(*), SUM(converted),
                SUM(CASE WHEN value IS NULL THEN 1 ELSE 0 END),
                SUM(CASE WHEN value IS NOT NULL AND converted IS NULL THEN 1 ELSE 0 END)
         FROM (
             SELECT d.code AS donor, c.slug AS category, {period(vendor, "year")} AS period,
-                   l.pledge_id, l.value, {rate(vendor)} AS converted
+                   l.pledge_id, l.value, {converted} AS converted
             {LINES}
             WHERE {where}
         ) lines
@@ -115,9 +117,7 @@ def lines_page(vendor: str, size: int) -> str:
 def export(vendor: str) -> str:
     """Every line, the canonical CSV's columns in its order (value_eur to the cent)."""
     value_eur = (
-        f"ROUND(CAST({rate(vendor)} AS REAL), 2)"
-        if vendor == "sqlite"
-        else f"ROUND({rate(vendor)}, 2)"
+        "ROUND(CAST(l.value_eur AS REAL), 2)" if vendor == "sqlite" else "ROUND(l.value_eur, 2)"
     )
     return f"""
         SELECT p.ref AS pledge_ref, l.line_no, d.code AS donor, d.name AS donor_name,
