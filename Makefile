@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run serve test install lint format check clean bench
+.PHONY: run serve test install lint format check clean bench load faults
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,22 @@ test: install
 # Import/export benchmark of the lines CSV (not part of `make test`): e.g. ROWS=2000 DBS=sqlite.
 bench: install
 	$(BIN)/python -m benchmarks.run $(if $(ROWS),--rows $(ROWS)) $(if $(DBS),--dbs $(DBS))
+
+# The production server under load, then a PostgreSQL restart under load (not part of `make
+# test`; about 4 minutes): LOAD_USERS=4,16,32,64 LOAD_SECONDS=30 by default; the report goes to
+# docs/load.md. Needs PostgreSQL at 127.0.0.1:5432 and the right to restart it (LOAD_PG_RESTART).
+# Locust lives in its own virtualenv: see requirements-load.txt.
+LOAD_VENV := $(VENV)/load
+$(LOAD_VENV)/.installed: requirements-load.txt
+	test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	touch $@
+
+load: install $(LOAD_VENV)/.installed
+	$(BIN)/python -m benchmarks.load.run
+
+faults: install $(LOAD_VENV)/.installed
+	$(BIN)/python -m benchmarks.load.run --faults-only
 
 lint: install
 	$(BIN)/ruff check .

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
+    "ledger.unavailable.DatabaseUnavailableMiddleware",  # a database outage is a 503, not a 500
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into a 429
 ]
 
@@ -84,6 +85,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("LEDGER_DB_CONN_MAX_AGE", "60")),
+        # A reused connection is checked before each request: after a database restart the
+        # worker reconnects instead of failing its first request on the dead connection.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
