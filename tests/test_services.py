@@ -148,6 +148,27 @@ def test_a_failing_update_changes_nothing(make_pledge, helicopters, admin_user):
     assert pledge.source_links.count() == 1
 
 
+@pytest.mark.parametrize("quantity,refused", [(2**31 - 1, False), (2**31, True)])
+def test_a_quantity_beyond_the_databases_integer_is_refused_on_both(
+    make_pledge, admin_user, quantity, refused
+):
+    """SQLite would store it and PostgreSQL would fail on it: both refuse it, by name."""
+    pledge = make_pledge()
+    line = pledge.lines.get()
+    line.quantity = quantity
+    links = list(pledge.source_links.all())
+    if refused:
+        with pytest.raises(ValidationError) as caught:
+            pledge_save(actor=admin_user, pledge=pledge, lines=[line], links=links)
+        assert caught.value.message_dict == {
+            "lines[1].quantity": ["Quantity must be at most 2147483647."]
+        }
+    else:
+        pledge_save(actor=admin_user, pledge=pledge, lines=[line], links=links)
+    line.refresh_from_db()
+    assert line.quantity == (3 if refused else quantity)
+
+
 # --- Changing --------------------------------------------------------------------------------
 
 

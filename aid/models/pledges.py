@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -204,7 +204,9 @@ class Line(models.Model):
                 1,
                 "Quantity must be a positive whole number; leave it empty when the source "
                 "gives none.",
-            )
+            ),
+            # PostgreSQL's integer; SQLite would store more, and the two must agree.
+            MaxValueValidator(2**31 - 1, "Quantity must be at most 2147483647."),
         ],
         help_text="Empty when the source gives no number.",
     )
