@@ -1,22 +1,33 @@
 """Bulk inserts for imports, with the history rows django-simple-history would write.
 
-The ORM's `bulk_create` prepares every value of every row through its field classes; at a hundred
-thousand lines, plus as many history rows, that is most of an import's time. Here primary keys
-are reserved up front (so new pledges can be referred to by their lines before they are written),
-values pass to the driver as they are except dates, times and decimals, and rows go in with
-`COPY` (PostgreSQL) or `executemany` (SQLite). Used only inside the importer's transaction.
+The ORM's `bulk_create` wants a model instance per row and prepares every value of every row
+through its field classes; at a hundred thousand lines, plus as many history rows, that would be
+most of an import's time. Here a record is a tuple of the values the import gives, and every
+other field takes one value for all rows (its default, or the time of the import), prepared once.
+Primary keys are reserved up front (so new pledges can be referred to by their lines before they
+are written), values pass to the driver as they are (ints, text, dates and decimals, which
+psycopg takes and Django adapts for SQLite), and rows go in as they are made, with `COPY`
+(PostgreSQL) or `executemany` (SQLite). Used only inside the importer's transaction.
 """
 
 import datetime
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-CHUNK = 5000
-PREPARED = (datetime.date, Decimal)  # datetime is a date: these go through their field
+
+class New:
+    """A record an import inserts: the values it gives, and its primary key once reserved. New
+    records refer to each other (a line to its new pledge) before they have keys."""
+
+    __slots__ = ("pk", "values")
+
+    def __init__(self, values: tuple):
+        self.pk: int | None = None
+        self.values = values
 
 
 def reserve_pks(model: type[Model], count: int) -> list[int]:
@@ -31,9 +42,11 @@ def reserve_pks(model: type[Model], count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The sequence named once: looked up on each call, it would cost ten times more.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
+            sequence = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, model._meta.pk.column, count],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
             )
             return [pk for (pk,) in cursor.fetchall()]
         cursor.execute(f'SELECT MAX("{model._meta.pk.column}") FROM "{table}"')
@@ -44,57 +57,81 @@ def reserve_pks(model: type[Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def insert(model: type[Model], records: Sequence[Model], *, actor, reason: str) -> None:
-    """Insert unsaved `records` with new primary keys, each with its `+` history row."""
+def insert(
+    model: type[Model],
+    fields: Sequence[str],
+    records: Sequence[New],
+    *,
+    actor,
+    reason: str,
+    shared: dict | None = None,
+) -> None:
+    """Insert `records`, whose values are those of `fields` (attnames) in order, with new primary
+    keys and each with its `+` history row. A value that is a `New` record stands for its key.
+    `shared` gives the values of other fields that every record has; the rest take defaults."""
     if not records:
         return
     for record, pk in zip(records, reserve_pks(model, len(records)), strict=True):
-        # Foreign keys to records inserted just before (a new line's pledge) take their keys.
-        record._prepare_related_fields_for_save(operation_name="insert")
-        record.pk = record.pk or pk
-        record._state.adding = False
-        record._state.db = connection.alias
-    fields = model._meta.concrete_fields
+        record.pk = pk
     now = timezone.now()
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            for record in records:
-                setattr(record, field.attname, now)
+    given = [model._meta.get_field(name) for name in fields]
+    others = [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field not in given
+    ]
+    defaults = tuple(default(field, now, shared or {}) for field in others)
+    related = [index for index, field in enumerate(given) if field.is_relation]
+    columns = [model._meta.pk, *given, *others]
     history = model.history.model
     extra = {
-        "history_date": connection.ops.adapt_datetimefield_value(now),
+        "history_date": copied(connection.ops.adapt_datetimefield_value(now)),
         "history_change_reason": reason or None,
         "history_type": "+",
         "history_user_id": actor.pk if actor else None,
     }
-    positions = {field.attname: index for index, field in enumerate(fields)}
-    history_columns, picks = [], []
-    for field in history._meta.concrete_fields:
-        if not field.primary_key:
-            history_columns.append(field.column)
-            picks.append(positions.get(field.attname, field.attname))
-    # A chunk at a time, so the rows in memory do not grow with the import.
-    for start in range(0, len(records), CHUNK):
-        rows = [
-            [value(field, record) for field in fields] for record in records[start : start + CHUNK]
-        ]
-        write(model._meta.db_table, [field.column for field in fields], rows)
-        write(
-            history._meta.db_table,
-            history_columns,
-            [
-                [row[pick] if isinstance(pick, int) else extra[pick] for pick in picks]
-                for row in rows
-            ],
-        )
+    positions = {field.attname: index for index, field in enumerate(columns)}
+    positions.update({name: len(columns) + index for index, name in enumerate(extra)})
+    history_columns = [field for field in history._meta.concrete_fields if not field.primary_key]
+    history_row = itemgetter(*[positions[field.attname] for field in history_columns])
+    extra_values = tuple(extra.values())
+
+    def rows() -> Iterator[tuple]:
+        for record in records:
+            values = record.values
+            if related:
+                values = list(values)
+                for index in related:
+                    if type(values[index]) is New:
+                        values[index] = values[index].pk
+            yield (record.pk, *values, *defaults)
+
+    # Rows are made as they are sent, so the database takes each while the next is made, and
+    # an import's rows are never all in memory at once.
+    write(model._meta.db_table, [field.column for field in columns], rows())
+    history_rows = (history_row(row + extra_values) for row in rows())
+    write(history._meta.db_table, [field.column for field in history_columns], history_rows)
 
 
-def value(field, record):
-    raw = getattr(record, field.attname)
-    return field.get_db_prep_save(raw, connection) if isinstance(raw, PREPARED) else raw
+def default(field, now, shared: dict):
+    """The value of a field an insert does not name for each record: the one all share, the time
+    of the import for `auto_now` and `auto_now_add`, else the field's default."""
+    if field.attname in shared:
+        value = shared[field.attname]
+    elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        value = now
+    else:
+        value = field.get_default()
+    return copied(field.get_db_prep_save(value, connection))
 
 
-def write(table: str, columns: list[str], rows: list[list]) -> None:
+def copied(value):
+    """A value that every row shares, as the driver is best given it: psycopg converts a
+    datetime anew for each row it copies, the same time as text only once."""
+    return value.isoformat() if isinstance(value, datetime.datetime) else value
+
+
+def write(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
     """PostgreSQL takes the rows through COPY, its fastest way in; SQLite through executemany."""
     names = ", ".join(f'"{column}"' for column in columns)
     with connection.cursor() as cursor:

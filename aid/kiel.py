@@ -150,9 +150,15 @@ class Mapping:
 
 
 def kiel_import(
-    *, actor, path: Path | str, types: tuple[str, ...] = TYPES, dry_run: bool = False
+    *,
+    actor,
+    path: Path | str,
+    types: tuple[str, ...] = TYPES,
+    dry_run: bool = False,
+    verify: bool = False,
 ) -> KielReport:
-    """Import the workbook's packages of the chosen types and its rate table, all or nothing."""
+    """Import the workbook's packages of the chosen types and its rate table, all or nothing;
+    with `verify`, the pledges it creates or changes are verified by `actor` (a reviewer)."""
     workbook = kw.read_workbook(path)
     mapping = map_packages(workbook.rows, types, workbook.rates)
     # A currency the ledger does not know (HRK, withdrawn in 2023) has its values in euros.
@@ -168,6 +174,7 @@ def kiel_import(
             reason=f"import_kiel {name}"[:100],  # history keeps at most 100 characters
             file_source=f"{DATASET} ({name})",
             dry_run=dry_run,
+            verify=verify,
         )
         if report.errors:
             transaction.set_rollback(True)

@@ -1,134 +1,52 @@
-"""Reading a lines CSV as spreadsheets really write it, and checking each row's cells.
+"""Checking a lines CSV's records, cell by cell, into rows an import can plan with.
 
 Every problem is collected with its row and column rather than raised, so that one pass over a
-file reports all that is wrong with it. Rows are numbered as a spreadsheet shows them: the header
-is row 1, and a record whose quoted cell holds a newline is still one row.
+file reports all that is wrong with it.
+
+A record's cells fall in four parts, each checked on its own: the pledge's columns, the item, the
+quantity and the value. Files repeat each part a lot (a pledge's columns on each of its rows, the
+same items and amounts across pledges), so each part is checked once for each way it is spelt and
+the result reused: checking a row is then mostly looking its parts up.
 """
 
-import csv
-import datetime
 import difflib
-import io
-import re
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from collections.abc import Iterable
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils import timezone
 
 from aid.codes import currencies
-from aid.lines_csv import COLUMNS, REQUIRED
-from aid.models import Category, DatePrecision, ItemType, Line, Party, Pledge, Unit, first_day
+from aid.lines_csv import COLUMNS, PLEDGE_COLUMNS
+from aid.lines_read import Problem
+from aid.lines_values import (
+    BASES,
+    QUALIFIERS,
+    STATUSES,
+    UNITS,
+    Invalid,
+    check_length,
+    date_in_precision,
+    parse_quantity,
+    parse_value,
+    source_url,
+    whole_number,
+)
+from aid.models import Category, ItemType, Line, Party, Pledge, Unit
 from ledger.api.csv import plain_text
-from sources.normalise import normalise_url
 
-DELIMITERS = (",", ";", "\t")
-DATE_FORMS = [
-    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), DatePrecision.DAY),
-    (re.compile(r"(\d{4})-(\d{2})"), DatePrecision.MONTH),
-    (re.compile(r"(\d{4})-Q([1-4])"), DatePrecision.QUARTER),
-    (re.compile(r"(\d{4})"), DatePrecision.YEAR),
-]
-MAX_QUANTITY = 2**31 - 1
-# Each row is checked against these; Django's enums would build the lists again on every access.
-PRECISIONS = DatePrecision.values
-QUALIFIERS = Line.Qualifier.values
-UNITS = Unit.values
-BASES = Line.ValueBasis.values
-STATUSES = Pledge.Status.values
-VALUE_DIGITS = Line._meta.get_field("value").max_digits
-is_url = URLValidator(schemes=["http", "https"])
-
-
-@dataclass
-class Problem:
-    """What is wrong, where: `row 14, column quantity: must be ... ('-3')`."""
-
-    row: int | None
-    column: str
-    message: str
-    value: str | None = None
-
-    def __str__(self) -> str:
-        place = f"row {self.row}" if self.row else "file"
-        place += f", column {self.column}" if self.column else ""
-        given = f" ({self.value!r})" if self.value else ""
-        return f"{place}: {self.message}{given}"
-
-
-class ImportRefused(Exception):
-    """The whole file is refused before its rows are checked: too big, too long, not UTF-8 CSV."""
-
-
-class Invalid(Exception):
-    def __init__(self, message: str, column: str | None = None):
-        super().__init__(message)
-        self.message, self.column = message, column
-
-
-def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and the non-empty records, each with its spreadsheet row number."""
-    limit = settings.LEDGER_IMPORT_MAX_BYTES
-    if len(data) > limit:
-        raise ImportRefused(
-            f"The file is {len(data):,} bytes; an import takes at most {limit:,} "
-            "(LEDGER_IMPORT_MAX_BYTES). Split it into smaller files."
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRefused(
-            f"The file is not UTF-8 text (byte {error.start:,} cannot be read). Save it as "
-            "“CSV UTF-8” and upload it again."
-        ) from None
-    if "\x00" in text:
-        raise ImportRefused("The file holds NUL bytes: it is not a CSV text file.")
-    header_line = text.partition("\n")[0]
-    delimiter = max(DELIMITERS, key=lambda d: known_columns(header_line, d))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    max_rows = settings.LEDGER_IMPORT_MAX_ROWS
-    try:
-        header = [name.strip() for name in next(reader, [])]
-        records = []
-        for number, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue  # blank rows, such as the ones spreadsheets leave at the end
-            if len(records) == max_rows:
-                raise ImportRefused(
-                    f"The file has more than {max_rows:,} rows, the most one import takes "
-                    "(LEDGER_IMPORT_MAX_ROWS). Split it into smaller files."
-                )
-            records.append((number, cells))
-    except csv.Error as error:
-        raise ImportRefused(
-            f"The file cannot be read as CSV near line {reader.line_num}: {error}."
-        ) from None
-    if not any(header):
-        raise ImportRefused("The file is empty: the first row must name the columns.")
-    return header, records
-
-
-def known_columns(line: str, delimiter: str) -> int:
-    return len({cell.strip().strip('"') for cell in line.split(delimiter)} & set(COLUMNS))
-
-
-def check_header(header: list[str]) -> tuple[list[Problem], list[Problem]]:
-    """Errors (a required column missing, a column named twice) and warnings (unknown columns)."""
-    errors, warnings = [], []
-    for name in REQUIRED:
-        if name not in header:
-            errors.append(Problem(1, name, "this required column is missing from the header"))
-    seen = set()
-    for name in header:
-        if name in seen:
-            errors.append(Problem(1, name, "this column is named twice"))
-        seen.add(name)
-        if name not in COLUMNS:
-            warnings.append(Problem(1, name, "unknown column; its cells are ignored"))
-    return errors, warnings
+# The line's parts: their columns in the order they are checked (later checks read what earlier
+# ones set), and the model fields they give, which make the line's values in this order.
+ITEM = (
+    ["item", "item_type", "category", "unit"],
+    ["description", "item_type_id", "category_id", "unit"],
+)
+QUANTITY = (["quantity", "quantity_qualifier"], ["quantity", "quantity_qualifier"])
+VALUE = (["value", "currency", "value_basis"], ["value", "currency", "value_basis"])
+LINE_FIELDS = [*ITEM[1], *QUANTITY[1], *VALUE[1]]
+ORDER = {column: position for position, column in enumerate(COLUMNS)}  # of a row's problems
+PLEDGE_POSITIONS = {column: position for position, column in enumerate(PLEDGE_COLUMNS)}
 
 
 @dataclass
@@ -170,148 +88,236 @@ class Catalogue:
         raise Invalid(f"unknown category slug{hint}")
 
 
-@dataclass
+class PledgeColumns:
+    """A pledge's columns as rows spell them, checked once for all the rows that spell them
+    alike (a pledge's rows repeat them, and so its checks would be repeated)."""
+
+    __slots__ = (
+        "announced_on", "cells", "compared", "date_precision", "donor", "notes", "official",
+        "official_title", "package", "problems", "recipient", "status", "urls",
+    )  # fmt: skip
+
+    def __init__(self, spelt: tuple[str, ...]):
+        self.cells = tuple(map(cell_text, spelt))  # of PLEDGE_COLUMNS
+        self.problems: list[tuple[str, str, str]] = []  # (column, message, cell)
+        self.donor: Party | None = None
+        self.official: tuple[str, str] | None = None  # (name, title as the row gives it)
+        self.urls: tuple[str, ...] = ()
+        self.compared: tuple | None = None
+
+    def cell(self, column: str) -> str:
+        return self.cells[PLEDGE_POSITIONS[column]]
+
+    def column_values(self) -> tuple:
+        """The value of each of PLEDGE_COLUMNS, for comparing the rows of one pledge."""
+        if self.compared is None:
+            self.compared = tuple(self.value(column) for column in PLEDGE_COLUMNS)
+        return self.compared
+
+    def value(self, column: str):
+        if column == "official":
+            return self.official[0] if self.official else ""
+        if column == "source_urls":
+            return self.urls
+        value = getattr(self, column, "")
+        return value.code if hasattr(value, "code") else value
+
+
 class Row:
     """One checked record: the pledge it belongs to and the line it describes."""
 
-    number: int
-    ref: str
-    line_no: int | None
-    pledge: dict = field(default_factory=dict)  # model field → value, equal on a pledge's rows
-    official: tuple[str, str] | None = None  # (name, title as the row gives it)
-    urls: list[str] = field(default_factory=list)
-    line: dict = field(default_factory=dict)
+    __slots__ = ("line", "line_no", "new_item_type", "number", "pledge", "ref")
+
+    def __init__(self, number, ref, line_no, pledge, line, new_item_type):
+        self.number, self.ref, self.line_no = number, ref, line_no
+        self.pledge: PledgeColumns = pledge
+        self.line: tuple = line  # values of LINE_FIELDS
+        self.new_item_type: str = new_item_type  # named by the row, not yet in the catalogue
+
+
+def cell_text(cell: str) -> str:
+    """A cell as the checks read it: trimmed, without the `'` an export puts before a formula."""
+    cell = cell.strip()
+    return plain_text(cell) if cell[:1] == "'" else cell
+
+
+class Checked(NamedTuple):
+    """A part of a record, checked: its values, or what is wrong with it."""
+
+    values: tuple
+    problems: list[tuple[str, str, str]]  # (column, message, cell)
     new_item_type: str = ""  # named by the row, not yet in the catalogue
-    raw: dict = field(default_factory=dict)
+
+
+class Part:
+    """Some of a record's cells, checked together, once for each way a file spells them."""
+
+    def __init__(self, positions: dict[str, int], absent: int, part: tuple, checks: list):
+        columns, self.fields = part
+        self.columns = columns
+        self.cells = itemgetter(*[positions.get(column, absent) for column in columns])
+        self.checks = checks
+        self.seen: dict[tuple[str, ...], Checked] = {}
+
+    def check(self, cells: list[str]) -> Checked:
+        spelt = self.cells(cells)
+        checked = self.seen.get(spelt)
+        if checked is None:
+            values, problems = {}, []
+            for column, check, text in zip(
+                self.columns, self.checks, map(cell_text, spelt), strict=True
+            ):
+                try:
+                    check(values, text)
+                except Invalid as error:
+                    problems.append((column, error.message, text))
+            line = tuple(values.get(name) for name in self.fields)
+            checked = Checked(line, problems, values.get("new_item_type", ""))
+            self.seen[spelt] = checked
+        return checked
 
 
 class RowChecker:
     """Turns a record into a Row, noting each problem instead of stopping at the first."""
 
     def __init__(self, header: list[str], catalogue: Catalogue):
-        self.header = header
+        self.width = len(header)
+        positions: dict[str, int] = {}
+        for position, name in enumerate(header):
+            positions.setdefault(name, position)
+        # A record is padded to one cell past the header, where absent columns read "".
+        self.fill = [""] * (self.width + 1)
+        self.absent = bool(set(COLUMNS) - positions.keys())
+        self.ref_at = positions.get("pledge_ref", self.width)
+        self.ref_length = Pledge._meta.get_field("ref").max_length
+        self.line_no_at = positions.get("line_no", self.width)
+        self.pledge_cells = itemgetter(*[positions.get(c, self.width) for c in PLEDGE_COLUMNS])
+        self.pledges: dict[tuple[str, ...], PledgeColumns] = {}
         self.catalogue = catalogue
         self.today = timezone.localdate()
         self.currencies = currencies()
-        self.column_checks = self.checks()  # in order: later checks read what earlier ones set
-
-    def check(self, number: int, cells: list[str], problems: list[Problem]) -> Row | None:
-        if len(cells) > len(self.header) and any(
-            cell.strip() for cell in cells[len(self.header) :]
-        ):
-            problems.append(
-                Problem(
-                    number, "", f"has {len(cells)} cells but the header names {len(self.header)}"
-                )
-            )
-            return None
-        raw = {
-            name: plain_text(cell) if cell[:1] == "'" else cell
-            for name, cell in zip(self.header, map(str.strip, cells), strict=False)
-        }
-        row = Row(number=number, ref=raw.get("pledge_ref", ""), line_no=None, raw=raw)
-        before = len(problems)
-        for column, check in self.column_checks:
-            try:
-                check(row, raw.get(column, ""))
-            except Invalid as error:
-                column = error.column or column
-                problems.append(Problem(number, column, error.message, raw.get(column, "")))
-        return row if len(problems) == before else None
-
-    def checks(self):
-        return [
-            ("pledge_ref", self.check_ref),
-            ("line_no", self.check_line_no),
+        self.pledge_checks = [
             ("donor", self.check_donor),
             ("recipient", self.check_recipient),
             ("announced_on", self.check_date),
             ("official", self.check_official),
-            ("package", self.text("package", Pledge, "package")),
-            ("status", self.choice("status", STATUSES, Pledge.Status.ANNOUNCED, "pledge")),
-            ("notes", self.text("notes", Pledge, "notes")),
+            ("package", self.text("package", Pledge._meta.get_field("package").max_length)),
+            ("status", self.check_status),
+            ("notes", self.text("notes", None)),
             ("source_urls", self.check_urls),
-            ("item", self.check_item),
-            ("item_type", self.check_item_type),
-            ("category", self.check_category),
-            ("quantity", self.check_quantity),
-            ("quantity_qualifier", self.check_qualifier),
-            ("unit", self.check_unit),
-            ("value", self.check_value),
-            ("currency", self.check_currency),
-            ("value_basis", self.check_basis),
         ]
+        checks = [self.check_item, self.check_item_type, self.check_category, self.check_unit]
+        self.item = Part(positions, self.width, ITEM, checks)
+        checks = [self.check_quantity, self.check_qualifier]
+        self.quantity = Part(positions, self.width, QUANTITY, checks)
+        checks = [self.check_value, self.check_currency, self.check_basis]
+        self.value = Part(positions, self.width, VALUE, checks)
 
-    def text(self, column: str, model, name: str):
-        limit = model._meta.get_field(name).max_length
-        target = "pledge" if model is Pledge else "line"
+    def check_all(self, records: Iterable[tuple[int, list[str]]], problems: list[Problem]):
+        """The checked rows of `records`, and how many records there were."""
+        rows, count = [], 0
+        for number, cells in records:
+            count += 1
+            row = self.check(number, cells, problems)
+            if row is not None:
+                rows.append(row)
+        return rows, count
 
-        def check(row: Row, text: str) -> None:
-            if limit and len(text) > limit:
-                raise Invalid(f"is {len(text)} characters long; at most {limit} fit")
-            getattr(row, target)[name] = text
+    def check(self, number: int, cells: list[str], problems: list[Problem]) -> Row | None:
+        width = self.width
+        if len(cells) != width or self.absent:
+            if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+                problems.append(
+                    Problem(number, "", f"has {len(cells)} cells but the header names {width}")
+                )
+                return None
+            cells = [*cells[:width], *self.fill[min(len(cells), width) :]]
+        before = len(problems)
+        ref = cell_text(cells[self.ref_at])
+        if len(ref) > self.ref_length:
+            problems.append(Problem(number, "pledge_ref", "is longer than 64 characters", ref))
+        line_no = cell_text(cells[self.line_no_at])
+        if line_no:
+            given = whole_number(line_no) if line_no.isdecimal() else 0
+            if 1 <= given <= 32767:
+                line_no = given
+            else:
+                message = "must be a whole number from 1, or empty"
+                problems.append(Problem(number, "line_no", message, line_no))
+        spelt = self.pledge_cells(cells)
+        pledge = self.pledges.get(spelt)
+        if pledge is None:
+            pledge = self.pledges[spelt] = self.check_pledge(spelt)
+        item, quantity, value = (
+            self.item.check(cells),
+            self.quantity.check(cells),
+            self.value.check(cells),
+        )
+        if (
+            len(problems) > before
+            or pledge.problems
+            or item.problems
+            or quantity.problems
+            or value.problems
+        ):
+            line = sorted(
+                item.problems + quantity.problems + value.problems, key=lambda p: ORDER[p[0]]
+            )
+            for column, message, text in pledge.problems + line:
+                problems.append(Problem(number, column, message, text))
+            return None
+        line = item.values + quantity.values + value.values
+        return Row(number, ref, line_no or None, pledge, line, item.new_item_type)
+
+    def check_pledge(self, spelt: tuple[str, ...]) -> PledgeColumns:
+        pledge = PledgeColumns(spelt)
+        for column, check in self.pledge_checks:
+            try:
+                check(pledge, pledge.cell(column))
+            except Invalid as error:
+                column = error.column or column
+                pledge.problems.append((column, error.message, pledge.cell(column)))
+        return pledge
+
+    def text(self, name: str, limit: int | None):
+        def check(pledge: PledgeColumns, text: str) -> None:
+            check_length(text, limit)
+            setattr(pledge, name, text)
 
         return check
 
-    def choice(self, name: str, choices, default: str, target: str):
-        def check(row: Row, text: str) -> None:
-            value = text.lower() or default
-            if value not in choices:
-                raise Invalid(f"must be one of {', '.join(choices)}")
-            getattr(row, target)[name] = value
-
-        return check
-
-    def check_ref(self, row: Row, text: str) -> None:
-        if len(text) > Pledge._meta.get_field("ref").max_length:
-            raise Invalid("is longer than 64 characters")
-
-    def check_line_no(self, row: Row, text: str) -> None:
-        if not text:
-            return
-        if not text.isdigit() or not 1 <= int(text) <= 32767:
-            raise Invalid("must be a whole number from 1, or empty")
-        row.line_no = int(text)
-
-    def check_donor(self, row: Row, text: str) -> None:
+    def check_donor(self, pledge: PledgeColumns, text: str) -> None:
         if not text:
             raise Invalid("is required: the donor's party code")
-        row.pledge["donor"] = self.catalogue.party(text)
+        pledge.donor = self.catalogue.party(text)
 
-    def check_recipient(self, row: Row, text: str) -> None:
+    def check_recipient(self, pledge: PledgeColumns, text: str) -> None:
         recipient = self.catalogue.party(text or "UA")
-        if row.pledge.get("donor") == recipient:
+        if pledge.donor == recipient:
             raise Invalid("must differ from the donor")
-        row.pledge["recipient"] = recipient
+        pledge.recipient = recipient
 
-    def check_date(self, row: Row, text: str) -> None:
-        given = row.raw.get("date_precision", "").lower()
-        if given and given not in PRECISIONS:
-            raise Invalid(f"must be one of {', '.join(PRECISIONS)}", "date_precision")
-        if not text:
-            raise Invalid("is required: YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
-        date, implied = parse_date(text)
-        precision = given or implied
-        if implied != DatePrecision.DAY and precision != implied:
-            raise Invalid(f"names a {implied} but date_precision says {precision}")
-        if first_day(date, precision) != date:
-            raise Invalid(
-                f"with {precision} precision the date must be the first day of the {precision}: "
-                f"{first_day(date, precision).isoformat()}"
-            )
+    def check_date(self, pledge: PledgeColumns, text: str) -> None:
+        date, precision = date_in_precision(text, pledge.cell("date_precision").lower())
         if date > self.today:
             raise Invalid("is in the future")
-        row.pledge["announced_on"], row.pledge["date_precision"] = date, precision
+        pledge.announced_on, pledge.date_precision = date, precision
 
-    def check_official(self, row: Row, text: str) -> None:
-        title = row.raw.get("official_title", "")
+    def check_official(self, pledge: PledgeColumns, text: str) -> None:
+        title = pledge.cell("official_title")
         limit = Pledge._meta.get_field("official_title").max_length
         if len(text) > limit or len(title) > limit:
             raise Invalid(f"names and titles of officials fit {limit} characters")
-        row.pledge["official_title"] = title
-        row.official = (text, title) if text else None
+        pledge.official_title = title
+        pledge.official = (text, title) if text else None
 
-    def check_urls(self, row: Row, text: str) -> None:
+    def check_status(self, pledge: PledgeColumns, text: str) -> None:
+        status = text.lower() or Pledge.Status.ANNOUNCED
+        if status not in STATUSES:
+            raise Invalid(f"must be one of {', '.join(STATUSES)}")
+        pledge.status = status
+
+    def check_urls(self, pledge: PledgeColumns, text: str) -> None:
         urls = []
         for url in text.split():
             normalised = source_url(url)
@@ -321,144 +327,74 @@ class RowChecker:
                 raise Invalid("a URL is longer than 2,000 characters")
             if normalised not in urls:
                 urls.append(normalised)
-        row.urls = urls
+        pledge.urls = tuple(urls)
 
-    def check_item(self, row: Row, text: str) -> None:
+    def check_item(self, line: dict, text: str) -> None:
         if not text:
             raise Invalid("is required: the item as the source words it")
-        self.text("item", Line, "description")(row, text)
+        check_length(text, Line._meta.get_field("description").max_length)
+        line["description"] = text
 
-    def check_item_type(self, row: Row, text: str) -> None:
+    def check_item_type(self, line: dict, text: str) -> None:
         if text:
             if len(text) > ItemType._meta.get_field("name").max_length:
                 raise Invalid("is longer than an item type's name may be")
             item_type = self.catalogue.item_types.get(text.lower())
         else:  # the item's own words, matched through the catalogue's aliases
-            item_type = self.catalogue.item_types.get(row.line.get("description", "").lower())
-        row.line["item_type"] = item_type
-        row.new_item_type = text if text and item_type is None else ""
+            item_type = self.catalogue.item_types.get(line.get("description", "").lower())
+        line["item_type"] = item_type
+        line["item_type_id"] = item_type.pk if item_type else None
+        line["new_item_type"] = text if text and item_type is None else ""
 
-    def check_category(self, row: Row, text: str) -> None:
+    def check_category(self, line: dict, text: str) -> None:
         if not text:
             raise Invalid("is required: a category slug (e.g. artillery)")
-        row.line["category"] = self.catalogue.category(text)
+        line["category_id"] = self.catalogue.category(text).pk
 
-    def check_quantity(self, row: Row, text: str) -> None:
-        row.line["quantity"] = parse_quantity(text)
+    def check_quantity(self, line: dict, text: str) -> None:
+        line["quantity"] = parse_quantity(text)
 
-    def check_qualifier(self, row: Row, text: str) -> None:
-        quantity = row.line.get("quantity")
+    def check_qualifier(self, line: dict, text: str) -> None:
+        quantity = line.get("quantity")
         qualifier = text.lower() or (
             Line.Qualifier.EXACT if quantity is not None else Line.Qualifier.UNSPECIFIED
         )
         if qualifier not in QUALIFIERS:
             raise Invalid(f"must be one of {', '.join(QUALIFIERS)}")
-        if quantity is None and qualifier != Line.Qualifier.UNSPECIFIED and "quantity" in row.line:
+        if quantity is None and qualifier != Line.Qualifier.UNSPECIFIED and "quantity" in line:
             raise Invalid(f"says {qualifier} but no quantity is given; give one or leave it empty")
         if quantity is not None and qualifier == Line.Qualifier.UNSPECIFIED:
             raise Invalid("cannot be unspecified when a quantity is given")
-        row.line["quantity_qualifier"] = qualifier
+        line["quantity_qualifier"] = qualifier
 
-    def check_unit(self, row: Row, text: str) -> None:
-        item_type = row.line.get("item_type")
+    def check_unit(self, line: dict, text: str) -> None:
+        item_type = line.get("item_type")
         unit = text.lower() or (item_type.default_unit if item_type else Unit.UNITS)
         if unit not in UNITS:
             raise Invalid(f"must be one of {', '.join(UNITS)}")
-        row.line["unit"] = unit
+        line["unit"] = unit
 
-    def check_value(self, row: Row, text: str) -> None:
-        row.line["value"] = parse_value(text)
+    def check_value(self, line: dict, text: str) -> None:
+        line["value"] = parse_value(text)
 
-    def check_currency(self, row: Row, text: str) -> None:
+    def check_currency(self, line: dict, text: str) -> None:
         code = text.upper()
-        value = row.line.get("value")
+        value = line.get("value")
         if value is not None and not code:
             raise Invalid("is required with a value: an ISO 4217 code such as EUR")
         if code and code not in self.currencies:
             raise Invalid("is not an ISO 4217 currency code (e.g. EUR, USD, GBP)")
-        if code and value is None and "value" in row.line:
+        if code and value is None and "value" in line:
             raise Invalid("is given but there is no value")
-        row.line["currency"] = code
+        line["currency"] = code
 
-    def check_basis(self, row: Row, text: str) -> None:
+    def check_basis(self, line: dict, text: str) -> None:
         basis = text.lower()
         if basis and basis not in BASES:
             raise Invalid(f"must be one of {', '.join(BASES)}")
-        if row.line.get("value") is not None:
-            row.line["value_basis"] = basis or Line.ValueBasis.UNKNOWN  # it claims nothing
-        elif basis and "value" in row.line:
+        if line.get("value") is not None:
+            line["value_basis"] = basis or Line.ValueBasis.UNKNOWN  # it claims nothing
+        elif basis and "value" in line:
             raise Invalid("is given but there is no value")
         else:
-            row.line["value_basis"] = ""
-
-
-@lru_cache(maxsize=65536)
-def source_url(url: str) -> str | None:
-    """The URL normalised as sources store it, or None when it is not an http(s) URL. Cached:
-    a pledge's URL is repeated on each of its rows, and popular sources across pledges."""
-    candidate = url if "://" in url else f"https://{url}"
-    try:
-        is_url(candidate)
-        return normalise_url(candidate)
-    except (ValidationError, ValueError):
-        return None
-
-
-def parse_date(text: str) -> tuple[datetime.date, str]:
-    for pattern, precision in DATE_FORMS:
-        match = pattern.fullmatch(text)
-        if not match:
-            continue
-        year, *rest = (int(part) for part in match.groups())
-        try:
-            if precision == DatePrecision.DAY:
-                return datetime.date(year, rest[0], rest[1]), precision
-            if precision == DatePrecision.MONTH:
-                return datetime.date(year, rest[0], 1), precision
-            if precision == DatePrecision.QUARTER:
-                return datetime.date(year, (rest[0] - 1) * 3 + 1, 1), precision
-            return datetime.date(year, 1, 1), precision
-        except ValueError:
-            raise Invalid("is not a real date") from None
-    raise Invalid("is not a date: use YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
-
-
-def parse_quantity(text: str) -> int | None:
-    if not text:
-        return None
-    whole = re.fullmatch(r"\+?(\d+)(?:\.0+)?", text)
-    if whole:
-        quantity = int(whole.group(1))
-        if quantity < 1:
-            raise Invalid(
-                "must be a positive whole number; leave it empty when the source gives none"
-            )
-        if quantity > MAX_QUANTITY:
-            raise Invalid(f"is too large (at most {MAX_QUANTITY:,})")
-        return quantity
-    if re.fullmatch(r"-\s*\d+(?:[.,]\d+)?", text):
-        raise Invalid("cannot be negative: a quantity is a positive whole number")
-    if re.fullmatch(r"\d*[.,]\d+", text):
-        raise Invalid("must be a whole number, not a fraction")
-    raise Invalid("is not a number: write digits only, without separators")
-
-
-def parse_value(text: str) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise Invalid(
-            "is not a number: use a dot for decimals and no thousands separators"
-        ) from None
-    if not value.is_finite():
-        raise Invalid("is not a number")
-    if value < 0:
-        raise Invalid("cannot be negative")
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
-        raise Invalid("has more than 2 decimal places")
-    value = value.quantize(Decimal("0.01"))
-    if len(value.as_tuple().digits) > VALUE_DIGITS:
-        raise Invalid(f"is too large (at most {VALUE_DIGITS - 2} digits before the point)")
-    return value
+            line["value_basis"] = ""

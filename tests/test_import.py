@@ -117,6 +117,9 @@ def test_a_valid_file_creates_pledges_lines_sources_and_officials(editor):
         ({"donor": ""}, "donor", "is required"),
         ({"line_no": "x"}, "line_no", "whole number from 1"),
         ({"package": "p" * 201}, "package", "at most 200 fit"),
+        ({"value": "9" * 40, "currency": "EUR"}, "value", "is too large"),
+        ({"quantity": "9" * 5000}, "quantity", "is too large"),
+        ({"line_no": "²"}, "line_no", "whole number from 1"),
     ],
 )
 def test_each_bad_cell_is_named_by_row_and_column_and_nothing_is_written(
@@ -341,3 +344,36 @@ def test_a_long_file_name_still_fits_the_history(editor):
     assert report.ok
     reason = Pledge.history.get().history_change_reason
     assert len(reason) == 100 and reason.startswith("Imported from xxx") and reason.endswith("…")
+
+
+def test_imported_pledges_are_drafts_unless_a_reviewer_verifies_them(editor, reviewer):
+    assert run(csv_text(row()), editor).ok
+    assert Pledge.objects.get(ref="GB-1").review == "draft"
+    data = csv_text(row(pledge_ref="B")).encode()
+    assert lines_import(actor=reviewer, data=data, verify=True).ok
+    pledge = Pledge.objects.get(ref="B")
+    assert (pledge.review, pledge.reviewed_by, pledge.history.get().review) == (
+        "verified",
+        reviewer,
+        "verified",
+    )
+    assert pledge.reviewed_at is not None
+
+
+def test_an_import_that_changes_a_verified_pledge_returns_it_to_draft(editor, reviewer):
+    assert lines_import(actor=reviewer, data=csv_text(row()).encode(), verify=True).ok
+    assert run(csv_text(row()), editor).pledges_unchanged == 1
+    assert Pledge.objects.get().review == "verified"
+    report = run(csv_text(row(quantity="4")), editor)  # a line changes, the pledge does not
+    assert report.pledges_updated == 1
+    pledge = Pledge.objects.get()
+    assert (pledge.review, pledge.reviewed_by, pledge.reviewed_at, pledge.version) == (
+        "draft",
+        None,
+        None,
+        2,
+    )
+    assert pledge.history.first().history_user == editor
+    again = csv_text(row(quantity="4", notes="checked"))
+    assert lines_import(actor=reviewer, data=again.encode(), verify=True).ok
+    assert Pledge.objects.get().review == "verified"

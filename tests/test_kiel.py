@@ -4,6 +4,7 @@ one's quirks, then release 7 itself, whose published Country Summary the totals 
 import datetime
 import os
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -146,7 +147,7 @@ def workbook(tmp_path):
 
 @pytest.fixture
 def imported(workbook, editor):
-    result = kiel_import(actor=editor, path=workbook)
+    result = kiel_import(actor=editor, path=workbook, verify=True)
     assert result.ok, [str(problem) for problem in result.report.errors]
     return result
 
@@ -302,6 +303,16 @@ def test_the_command_imports_chosen_types_and_reports(workbook, editor, capsys):
         call_command("import_kiel", str(workbook), "--types", "tanks", "--user", "editor")
     with pytest.raises(CommandError, match="cannot be read"):
         call_command("import_kiel", __file__, "--user", "editor")
+    assert set(Pledge.objects.values_list("review", flat=True)) == {"draft"}
+
+
+def test_only_a_reviewer_imports_verified_pledges(workbook, editor, reviewer):
+    with pytest.raises(CommandError, match="editor may not verify pledges"):
+        call_command("import_kiel", str(workbook), "--user", "editor", "--verify")
+    assert not Pledge.objects.exists()
+    call_command("import_kiel", str(workbook), "--user", "reviewer", "--verify", stdout=StringIO())
+    reviews = set(Pledge.objects.values_list("review", "reviewed_by__username"))
+    assert reviews == {("verified", "reviewer")}
 
 
 def reproduction(client, summary: dict, fx: str) -> tuple[Decimal, dict]:
@@ -340,7 +351,7 @@ def release7(django_db_setup, django_db_blocker):
             pytest.fail(f"{RELEASE7} is missing: CI must have ../shared/data", pytrace=False)
         pytest.skip("../shared/data/kiel-ust-release7 is absent")
     with django_db_blocker.unblock(), transaction.atomic():
-        result = kiel_import(actor=None, path=RELEASE7)
+        result = kiel_import(actor=None, path=RELEASE7, verify=True)
         assert result.ok, [str(problem) for problem in result.report.errors[:10]]
         yield result, kw.read_workbook(RELEASE7)
         transaction.set_rollback(True)

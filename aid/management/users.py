@@ -14,3 +14,18 @@ def importing_user(username: str):
         raise CommandError(
             f"No user named {username!r}: the history must name who imported."
         ) from None
+
+
+VERIFY_HELP = (
+    "Mark the pledges this import creates or changes verified by --user, who must be a "
+    "reviewer; without it they are drafts, which the public does not see."
+)
+
+
+def check_may_verify(actor) -> None:
+    """Only a reviewer's import publishes pledges."""
+    if not actor.has_perm("aid.verify_pledge"):
+        raise CommandError(
+            f"{actor.username} may not verify pledges (reviewers may): import without --verify, "
+            "then have a reviewer verify them."
+        )

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from aid.kiel import RATE_TABLE, TYPES, kiel_import
 from aid.kiel_workbook import WorkbookRefused
-from aid.management.users import USER_HELP, importing_user
+from aid.management.users import USER_HELP, VERIFY_HELP, check_may_verify, importing_user
 
 
 class Command(BaseCommand):
@@ -27,15 +27,20 @@ class Command(BaseCommand):
             help=f"Comma-separated kinds of aid to import, of {', '.join(TYPES)} (default: all).",
         )
         parser.add_argument("--user", required=True, help=USER_HELP)
+        parser.add_argument("--verify", action="store_true", help=VERIFY_HELP)
 
-    def handle(self, *args, workbook, dry_run=False, types, user, **options):
+    def handle(self, *args, workbook, dry_run=False, types, user, verify=False, **options):
         actor = importing_user(user)
+        if verify:
+            check_may_verify(actor)
         chosen = tuple(name.strip().lower() for name in types.split(",") if name.strip())
         unknown = [name for name in chosen if name not in TYPES]
         if unknown or not chosen:
             raise CommandError(f"--types takes any of {', '.join(TYPES)}; not {types!r}.")
         try:
-            result = kiel_import(actor=actor, path=workbook, types=chosen, dry_run=dry_run)
+            result = kiel_import(
+                actor=actor, path=workbook, types=chosen, dry_run=dry_run, verify=verify
+            )
         except WorkbookRefused as error:
             raise CommandError(str(error)) from None
         except OSError as error:

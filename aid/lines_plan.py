@@ -1,0 +1,334 @@
+"""What an import of checked rows does to the ledger: its pledges matched by reference to the ones
+the ledger holds, and every record to create, change or remove, worked out before any is written.
+
+Stored records are read as tuples of the fields the file gives and compared as tuples: building a
+model instance for each of a hundred thousand lines, to compare it or to write it, would cost
+more than all the rest of an import.
+"""
+
+import datetime
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.db import connection
+
+from aid.bulk import New
+from aid.lines_csv import PLEDGE_COLUMNS
+from aid.lines_parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
+from aid.lines_read import Problem
+from aid.models import Line, Official, Pledge
+from sources.models import PledgeSource, Source
+
+ITEM_TYPE, CATEGORY, UNIT = map(LINE_FIELDS.index, ["item_type_id", "category_id", "unit"])
+# The pledge's fields that the file gives, compared with the stored pledge's and written.
+PLEDGE_FIELDS = [
+    "donor_id", "recipient_id", "announced_on", "date_precision", "official_id",
+    "official_title", "package", "status", "notes",
+]  # fmt: skip
+
+
+@dataclass(slots=True)
+class PledgePlan:
+    """What the import does to one pledge of the file: for previews and summaries."""
+
+    ref: str
+    action: str  # create, update or unchanged
+    row: int
+    donor: str
+    announced_on: datetime.date
+    date_precision: str
+    lines: int
+    lines_created: int = 0
+    lines_updated: int = 0
+    lines_removed: int = 0
+
+    @property
+    def announced(self) -> str:
+        """The date as precisely as the file gives it (2022-11), as the pledge shows it."""
+        pledge = Pledge(announced_on=self.announced_on, date_precision=self.date_precision)
+        return pledge.announced_label
+
+
+@dataclass
+class Writes:
+    """Everything the import will write, gathered before any of it is. New records are `New`
+    tuples of the values the fields below name; changes are new values by primary key."""
+
+    officials: list[New] = field(default_factory=list)  # name, party_id, title
+    item_types: list[New] = field(default_factory=list)  # name, category_id, default_unit
+    sources: list[New] = field(default_factory=list)  # url
+    file_sources: list[New] = field(default_factory=list)  # title, kind
+    pledges_new: list[New] = field(default_factory=list)  # ref, PLEDGE_FIELDS
+    pledges_changed: dict[int, tuple] = field(default_factory=dict)  # PLEDGE_FIELDS
+    pledges_touched: list[int] = field(default_factory=list)  # only lines or links changed
+    lines_new: list[New] = field(default_factory=list)  # pledge_id, line_no, LINE_FIELDS
+    lines_changed: dict[int, tuple] = field(default_factory=dict)  # LINE_FIELDS
+    lines_removed: list[int] = field(default_factory=list)
+    links_new: list[New] = field(default_factory=list)  # pledge_id, source_id
+    links_removed: list[int] = field(default_factory=list)
+
+
+def derived_ref(pledge: PledgeColumns) -> str:
+    """A row without `pledge_ref` belongs to the pledge its pledge columns describe; the key is
+    derived from them, so that importing the same file again finds the same pledge."""
+    key = "\x1f".join(str(value) for value in pledge.column_values())
+    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:10]
+    return f"{pledge.donor.code}-{pledge.announced_on:%Y}-{digest}"
+
+
+def group_rows(rows: list[Row], errors: list[Problem]) -> dict[str, list[Row]]:
+    """Rows by pledge; a pledge's rows must agree on its columns, and its line numbers differ."""
+    groups: dict[str, list[Row]] = {}
+    refs: dict[PledgeColumns, str] = {}
+    for row in rows:
+        ref = row.ref or refs.get(row.pledge)
+        if not ref:
+            ref = refs[row.pledge] = derived_ref(row.pledge)
+        groups.setdefault(ref, []).append(row)
+    for ref, members in groups.items():
+        first = members[0]
+        for row in members[1:]:
+            if row.pledge is first.pledge:  # spelt alike, so equal
+                continue
+            values, earlier_values = row.pledge.column_values(), first.pledge.column_values()
+            for column, value, earlier in zip(PLEDGE_COLUMNS, values, earlier_values, strict=True):
+                if value != earlier:
+                    errors.append(
+                        Problem(
+                            row.number,
+                            column,
+                            f"contradicts row {first.number} of pledge {ref}, which has "
+                            f"{first.pledge.cell(column)!r}: a pledge's rows must agree on its "
+                            "columns",
+                            row.pledge.cell(column),
+                        )
+                    )
+        numbered: dict[int, Row] = {}
+        for row in members:
+            if row.line_no in numbered:
+                errors.append(
+                    Problem(
+                        row.number,
+                        "line_no",
+                        f"line {row.line_no} of pledge {ref} is already on row "
+                        f"{numbered[row.line_no].number}",
+                    )
+                )
+            elif row.line_no:
+                numbered[row.line_no] = row
+        # Rows without a number take the lowest free ones in file order, so that a file without
+        # line numbers numbers its lines 1, 2, 3 and matches them again on re-import.
+        following = (number for number in range(1, 10**6) if number not in numbered)
+        for row in members:
+            if row.line_no is None:
+                row.line_no = next(following)
+    return groups
+
+
+class Planner:
+    """Matches the file's pledges to the ledger's and works out what changes."""
+
+    def __init__(self, catalogue: Catalogue, file_source: str, verify: bool):
+        self.categories = {category.pk: category for category in catalogue.categories.values()}
+        self.file_source_title = file_source
+        self.verify = verify
+        self.writes = Writes()
+        self.file_source: int | New | None = None
+        self.new_item_types: dict[str, New] = {}
+
+    def plan(self, groups: dict[str, list[Row]], warnings: list[Problem]) -> list[PledgePlan]:
+        self.warnings = warnings
+        urls = {url for rows in groups.values() for url in rows[0].pledge.urls}
+        # Unordered: a model's default ordering would sort, or join the table it sorts by.
+        sources = Source.objects.order_by().values_list("url", "pk")
+        self.sources = dict(in_batches(sources, "url__in", urls))
+        donors = {rows[0].pledge.donor.pk for rows in groups.values()}
+        officials = Official.objects.order_by().values_list("name", "party_id", "pk", "title")
+        self.officials = {
+            (name.lower(), party): (pk, title)
+            for name, party, pk, title in in_batches(officials, "party_id__in", donors)
+        }
+        plans = []
+        pending = iter(groups.items())
+        while batch := list(islice(pending, batch_size())):  # the ledger's side, by batches
+            stored = self.load([ref for ref, _ in batch])
+            plans += [self.plan_pledge(ref, rows, stored.get(ref)) for ref, rows in batch]
+        return plans
+
+    def load(self, refs: list[str]) -> dict[str, tuple]:
+        """The stored pledges of these references: {ref: (pk, review, fields, lines, links)}."""
+        pledges = Pledge.objects.filter(ref__in=refs).order_by()
+        pledges = pledges.values_list("ref", "pk", "review", *PLEDGE_FIELDS)
+        stored = {ref: (pk, review, tuple(values)) for ref, pk, review, *values in pledges}
+        ids = [pk for pk, _, _ in stored.values()]
+        lines = defaultdict(dict)
+        numbered = Line.objects.order_by().values_list("pledge_id", "line_no", "pk", *LINE_FIELDS)
+        for pledge, line_no, pk, *values in in_batches(numbered, "pledge_id__in", ids):
+            lines[pledge][line_no] = (pk, tuple(values))
+        links = defaultdict(list)
+        cited = PledgeSource.objects.order_by("id").values_list(
+            "pledge_id", "pk", "source_id", "source__url"
+        )
+        for pledge, *link in in_batches(cited, "pledge_id__in", ids):
+            links[pledge].append(link)
+        return {
+            ref: (pk, review, values, lines[pk], links[pk])
+            for ref, (pk, review, values) in stored.items()
+        }
+
+    def official(self, pledge: PledgeColumns) -> tuple[int | New, str] | tuple[None, str]:
+        """The official who announced the pledge (found by name or added), and their title."""
+        if not pledge.official:
+            return None, ""
+        name, title = pledge.official
+        donor = pledge.donor.pk
+        key = (name.lower(), donor)
+        if key not in self.officials:
+            official = New((name, donor, title))
+            self.officials[key] = (official, title)
+            self.writes.officials.append(official)
+        return self.officials[key]
+
+    def item_type(self, row: Row) -> New:
+        """An item type the catalogue lacks, added to it with a warning."""
+        name = row.new_item_type
+        if name.lower() not in self.new_item_types:
+            category = self.categories[row.line[CATEGORY]]
+            self.new_item_types[name.lower()] = New((name, category.pk, row.line[UNIT]))
+            self.writes.item_types.append(self.new_item_types[name.lower()])
+            self.warnings.append(
+                Problem(
+                    row.number,
+                    "item_type",
+                    f"not in the catalogue: it is added as a new item type in category "
+                    f"{category.slug}",
+                    name,
+                )
+            )
+        return self.new_item_types[name.lower()]
+
+    def source(self, url: str) -> int | New:
+        if url not in self.sources:
+            self.sources[url] = New((url,))
+            self.writes.sources.append(self.sources[url])
+        return self.sources[url]
+
+    def source_of_file(self) -> int | New:
+        """The file itself, cited by a pledge whose rows give no source URL: the ledger then
+        knows where the pledge came from, and an export writes it back with no URL."""
+        if self.file_source is None:
+            title, kind = self.file_source_title, Source.Kind.DATASET
+            found = Source.objects.filter(url=None, title=title, kind=kind)
+            self.file_source = found.values_list("pk", flat=True).first()
+            if self.file_source is None:
+                self.file_source = New((title, kind))
+                self.writes.file_sources.append(self.file_source)
+        return self.file_source
+
+    def plan_pledge(self, ref: str, rows: list[Row], stored: tuple | None) -> PledgePlan:
+        first = rows[0]
+        pledge = first.pledge
+        official, official_title = self.official(pledge)
+        values = (
+            pledge.donor.pk,
+            pledge.recipient.pk,
+            pledge.announced_on,
+            pledge.date_precision,
+            official,
+            pledge.official_title or official_title,
+            pledge.package,
+            pledge.status,
+            pledge.notes,
+        )
+        plan = PledgePlan(
+            ref=ref,
+            action="create" if stored is None else "unchanged",
+            row=first.number,
+            donor=pledge.donor.code,
+            announced_on=pledge.announced_on,
+            date_precision=pledge.date_precision,
+            lines=len(rows),
+        )
+        if stored is None:
+            new = New((ref, *values))
+            self.writes.pledges_new.append(new)
+            self.plan_lines(new, rows, {}, plan)
+            self.plan_links(ref, new, first, [])
+            return plan
+        pk, review, stored_values, lines, links = stored
+        self.plan_lines(pk, rows, lines, plan)
+        links_changed = self.plan_links(ref, pk, first, links)
+        rows_changed = links_changed or plan.lines_created or plan.lines_updated
+        rows_changed = rows_changed or plan.lines_removed
+        # A changed pledge is a draft again, or verified by the importer: a new history row.
+        reviewed = self.verify or review != Pledge.Review.DRAFT
+        if values != stored_values or (rows_changed and reviewed):
+            self.writes.pledges_changed[pk] = values
+            plan.action = "update"
+        elif rows_changed:
+            self.writes.pledges_touched.append(pk)  # a new version, as the admin gives
+            plan.action = "update"
+        return plan
+
+    def plan_lines(self, pledge: int | New, rows: list[Row], stored: dict, plan: PledgePlan):
+        for row in rows:
+            values = row.line
+            if row.new_item_type:
+                values = (*values[:ITEM_TYPE], self.item_type(row), *values[ITEM_TYPE + 1 :])
+            old = stored.get(row.line_no)
+            if old is None:
+                self.writes.lines_new.append(New((pledge, row.line_no, *values)))
+                plan.lines_created += 1
+            elif old[1] != values:
+                self.writes.lines_changed[old[0]] = values
+                plan.lines_updated += 1
+        numbers = {row.line_no for row in rows}
+        for number, (pk, _) in stored.items():
+            if number not in numbers:
+                self.writes.lines_removed.append(pk)
+                plan.lines_removed += 1
+
+    def plan_links(self, ref: str, pledge: int | New, first: Row, stored: list) -> bool:
+        """Link the pledge to the file's URLs. Links to sources without a URL, which a file
+        cannot name, are kept. Returns whether the links change."""
+        urls = first.pledge.urls
+        linked = {source for _, source, _ in stored}
+        changed = False
+        for url in urls:
+            source = self.source(url)
+            if source not in linked:
+                self.writes.links_new.append(New((pledge, source)))
+                changed = True
+        for pk, _, url in stored:
+            if url and url not in urls:
+                self.writes.links_removed.append(pk)
+                changed = True
+        if not urls and not any(not url for _, _, url in stored):
+            source = self.source_of_file()
+            self.warnings.append(
+                Problem(
+                    first.number,
+                    "source_urls",
+                    f"no source URL: pledge {ref} will cite the file itself "
+                    f"(“{self.file_source_title}”); add the URL of the document that announced it",
+                )
+            )
+            if source not in linked:
+                self.writes.links_new.append(New((pledge, source)))
+                changed = True
+        return changed
+
+
+def batch_size() -> int:
+    """How many values go in one `IN (...)`: within SQLite's 999 query parameters, and on
+    PostgreSQL 10,000, so that a big file reads the ledger in a few queries, not a hundred."""
+    return 900 if connection.vendor == "sqlite" else 10_000
+
+
+def in_batches(queryset, lookup: str, values: Iterable) -> Iterator:
+    values, size = list(values), batch_size()
+    for start in range(0, len(values), size):
+        yield from queryset.filter(**{lookup: values[start : start + size]})

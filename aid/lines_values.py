@@ -1,0 +1,145 @@
+"""The values of a lines CSV's cells: dates in four precisions, quantities, amounts and URLs.
+
+Each parser takes a cell's text and returns the value the ledger stores, or raises `Invalid` with
+the message the import reports for the cell.
+"""
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from aid.models import DatePrecision, Line, Pledge, Unit, first_day
+from sources.normalise import normalise_url
+
+DATE_FORMS = [
+    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), DatePrecision.DAY),
+    (re.compile(r"(\d{4})-(\d{2})"), DatePrecision.MONTH),
+    (re.compile(r"(\d{4})-Q([1-4])"), DatePrecision.QUARTER),
+    (re.compile(r"(\d{4})"), DatePrecision.YEAR),
+]
+MAX_QUANTITY = 2**31 - 1
+CENT = Decimal("0.01")
+# Each row is checked against these; Django's enums would build the lists again on every access.
+PRECISIONS = DatePrecision.values
+QUALIFIERS = Line.Qualifier.values
+UNITS = Unit.values
+BASES = Line.ValueBasis.values
+STATUSES = Pledge.Status.values
+VALUE_DIGITS = Line._meta.get_field("value").max_digits
+is_url = URLValidator(schemes=["http", "https"])
+
+
+class Invalid(Exception):
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.message, self.column = message, column
+
+
+def check_length(text: str, limit: int | None) -> None:
+    if limit and len(text) > limit:
+        raise Invalid(f"is {len(text)} characters long; at most {limit} fit")
+
+
+@lru_cache(maxsize=65536)
+def source_url(url: str) -> str | None:
+    """The URL normalised as sources store it, or None when it is not an http(s) URL. Cached:
+    a pledge's URL is repeated on each of its rows, and popular sources across pledges."""
+    candidate = url if "://" in url else f"https://{url}"
+    try:
+        is_url(candidate)
+        return normalise_url(candidate)
+    except (ValidationError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=4096)
+def date_in_precision(text: str, given: str) -> tuple[datetime.date, str]:
+    """The date an `announced_on` cell names and its precision, which `given` (the lower-cased
+    `date_precision` cell, maybe empty) must agree with. Cached: pledges share dates."""
+    if given and given not in PRECISIONS:
+        raise Invalid(f"must be one of {', '.join(PRECISIONS)}", "date_precision")
+    if not text:
+        raise Invalid("is required: YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
+    date, implied = parse_date(text)
+    precision = given or implied
+    if implied != DatePrecision.DAY and precision != implied:
+        raise Invalid(f"names a {implied} but date_precision says {precision}")
+    if first_day(date, precision) != date:
+        raise Invalid(
+            f"with {precision} precision the date must be the first day of the {precision}: "
+            f"{first_day(date, precision).isoformat()}"
+        )
+    return date, precision
+
+
+def parse_date(text: str) -> tuple[datetime.date, str]:
+    for pattern, precision in DATE_FORMS:
+        match = pattern.fullmatch(text)
+        if not match:
+            continue
+        year, *rest = (int(part) for part in match.groups())
+        try:
+            if precision == DatePrecision.DAY:
+                return datetime.date(year, rest[0], rest[1]), precision
+            if precision == DatePrecision.MONTH:
+                return datetime.date(year, rest[0], 1), precision
+            if precision == DatePrecision.QUARTER:
+                return datetime.date(year, (rest[0] - 1) * 3 + 1, 1), precision
+            return datetime.date(year, 1, 1), precision
+        except ValueError:
+            raise Invalid("is not a real date") from None
+    raise Invalid("is not a date: use YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
+
+
+def parse_quantity(text: str) -> int | None:
+    if not text:
+        return None
+    whole = text if text.isdecimal() else re.fullmatch(r"\+?(\d+)(?:\.0+)?", text)
+    if whole:
+        quantity = whole_number(whole if whole is text else whole.group(1))
+        if quantity < 1:
+            raise Invalid(
+                "must be a positive whole number; leave it empty when the source gives none"
+            )
+        if quantity > MAX_QUANTITY:
+            raise Invalid(f"is too large (at most {MAX_QUANTITY:,})")
+        return quantity
+    if re.fullmatch(r"-\s*\d+(?:[.,]\d+)?", text):
+        raise Invalid("cannot be negative: a quantity is a positive whole number")
+    if re.fullmatch(r"\d*[.,]\d+", text):
+        raise Invalid("must be a whole number, not a fraction")
+    raise Invalid("is not a number: write digits only, without separators")
+
+
+def whole_number(digits: str) -> int:
+    """The number `digits` write; one too long for Python to read (4,300 digits) is larger than
+    any the ledger takes."""
+    try:
+        return int(digits)
+    except ValueError:
+        return MAX_QUANTITY + 1
+
+
+def parse_value(text: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise Invalid(
+            "is not a number: use a dot for decimals and no thousands separators"
+        ) from None
+    if not value.is_finite():
+        raise Invalid("is not a number")
+    if value < 0:
+        raise Invalid("cannot be negative")
+    if value and value.adjusted() >= VALUE_DIGITS - 2:  # before rounding, which it would overflow
+        raise Invalid(f"is too large (at most {VALUE_DIGITS - 2} digits before the point)")
+    cents = value.quantize(CENT)
+    if cents != value:
+        raise Invalid("has more than 2 decimal places")
+    return cents
