@@ -110,9 +110,16 @@ class Subprocess:
             time.sleep(0.1)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_import_killed_mid_write_leaves_the_ledger_as_it_was(make_pledge, editor, tmp_path):
-    SEED.seed(apps, None)  # the transactional tests' flush removed the seeded taxonomy
+@pytest.fixture
+def seeded(transactional_db):
+    """The transactional tests' flush removed the seeded parties and taxonomy: seed them again
+    before any fixture looks a party up."""
+    SEED.seed(apps, None)
+
+
+def test_an_import_killed_mid_write_leaves_the_ledger_as_it_was(
+    seeded, make_pledge, editor, tmp_path
+):
     make_pledge()
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     write(small, ROWS_BEFORE)
