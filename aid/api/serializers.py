@@ -146,7 +146,9 @@ class PledgeSerializer(serializers.ModelSerializer):
     lines = LineSerializer(many=True)
     sources = SourceLinkSerializer(many=True, source="source_links")
     ref = serializers.CharField(max_length=64, required=False)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Pledge
