@@ -5,17 +5,18 @@ list) and `manage.py export_lines`; each hands it a queryset of lines that its o
 Rows are read in chunks and written as they come, so memory does not grow with the row count.
 """
 
+import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from itertools import chain, islice
 
-from django.db.models import DecimalField, ExpressionWrapper, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import StreamingHttpResponse
 
-from aid.fx import ANNOUNCEMENT, Basis
 from aid.models import Line
-from ledger.api.csv import csv_lines
-from sources.models import PledgeSource
+from ledger.api.csv import csv_text, text_cells, value_cells
+from sources.models import PledgeSource, Source
 
 COLUMNS = [
     "pledge_ref", "line_no", "donor", "donor_name", "recipient", "announced_on", "date_precision",
@@ -30,11 +31,11 @@ PLEDGE_COLUMNS = [
     "donor", "recipient", "announced_on", "date_precision", "official", "official_title",
     "package", "status", "source_urls", "notes",
 ]  # fmt: skip
-EUR = Basis(currency="EUR", fx=ANNOUNCEMENT)
 CENT = Decimal("0.01")
 CHUNK = 2000
 
-# Database fields read for each column, in COLUMNS order (source_urls is filled per chunk).
+# Database fields read for each column (source_urls comes from the pledges' links: SourceURLs).
+# `value_eur` is the stored conversion (SPEC rule 4), which the export rounds to the cent.
 FIELDS = {
     "pledge_ref": "pledge__ref",
     "line_no": "line_no",
@@ -59,7 +60,11 @@ FIELDS = {
     "status": "pledge__status",
     "notes": "pledge__notes",
 }
-EXPORT_ORDER = ("-pledge__announced_on", "pledge__ref", "line_no")
+READ = [name for name in COLUMNS if name != "source_urls"]
+# The columns of numbers and dates, whose text is canonical as Python writes it; the rest is text.
+VALUES = {"line_no", "announced_on", "quantity", "value", "value_eur"}
+PLEDGE_ORDER = ("-pledge__announced_on", "pledge__ref")
+EXPORT_ORDER = (*PLEDGE_ORDER, "line_no")
 
 
 def export_queryset(lines: QuerySet[Line]) -> QuerySet[Line]:
@@ -68,61 +73,107 @@ def export_queryset(lines: QuerySet[Line]) -> QuerySet[Line]:
     return lines.order_by(*EXPORT_ORDER)
 
 
-def export_rows(lines: QuerySet[Line]) -> Iterator[dict]:
-    """One dict per line in COLUMNS order, `value_eur` converted as SPEC rule 4 says.
+def export_columns(lines: QuerySet[Line]) -> Iterator[dict[str, Sequence]]:
+    """The file's values CHUNK lines at a time, column by column (one sequence of values per
+    name in COLUMNS): the source URLs added, `value_eur` rounded to the cent.
 
-    Each chunk of lines costs two queries (the lines, then their pledges' source URLs), whatever
-    the chunk holds."""
-    converted = ExpressionWrapper(
-        EUR.expression(), output_field=DecimalField(max_digits=32, decimal_places=8)
-    )
-    names = [name for name in COLUMNS if name != "source_urls"]
-    values = (
-        export_queryset(lines)
-        .annotate(value_eur=converted)
-        .values_list("pledge_id", *[FIELDS[name] for name in names])
-    )
-    chunk: list[tuple] = []
-    for row in values.iterator(chunk_size=CHUNK):
-        chunk.append(row)
-        if len(chunk) == CHUNK:
-            yield from with_sources(chunk, names)
-            chunk = []
-    yield from with_sources(chunk, names)
+    Two queries, whatever the number of lines: the lines as plain tuples, and their pledges'
+    source URLs in the same order (SourceURLs, which looks up by id any pledge it misses)."""
+    values = export_queryset(lines).values_list("pledge_id", *[FIELDS[name] for name in READ])
+    rows = values.iterator(chunk_size=CHUNK)
+    sources = SourceURLs(lines)
+    while chunk := list(islice(rows, CHUNK)):
+        pledge_ids, *read = zip(*chunk, strict=True)
+        columns = dict(zip(READ, read, strict=True))
+        urls = sources.of(pledge_ids, last_day=columns["announced_on"][-1])
+        columns["source_urls"] = [urls.get(pledge_id) for pledge_id in pledge_ids]
+        columns["value_eur"] = [
+            None if eur is None else eur.quantize(CENT) for eur in columns["value_eur"]
+        ]
+        yield columns
 
 
-def with_sources(chunk: list[tuple], names: list[str]) -> Iterable[dict]:
-    urls = source_urls({row[0] for row in chunk})
-    for pledge_id, *cells in chunk:
-        row = dict(zip(names, cells, strict=True))
-        if row["value_eur"] is not None:
-            row["value_eur"] = Decimal(row["value_eur"]).quantize(CENT)
-        row["source_urls"] = " ".join(urls.get(pledge_id, ()))
-        yield row
+class SourceURLs:
+    """The source URLs of an export's pledges, read by one query in the lines' own order and
+    handed out a chunk at a time: a query a chunk by pledge ids costs as much again as
+    formatting the chunk.
 
+    The two queries may see the ledger a moment apart: a pledge whose links are not in the stream
+    where its lines are (it has no URL, or it changed meanwhile) is looked up by id."""
 
-def source_urls(pledge_ids: set[int]) -> dict[int, list[str]]:
-    """Each pledge's source URLs, in the order they were linked."""
-    urls = defaultdict(list)
-    if not pledge_ids:
+    def __init__(self, lines: QuerySet[Line]):
+        links = (
+            PledgeSource.objects.filter(
+                pledge__in=lines.values("pledge_id"), source__url__isnull=False
+            )
+            .order_by(*PLEDGE_ORDER, "id")
+            .values_list("pledge_id", "pledge__announced_on", "source__url")
+        )
+        self.links = links.iterator(chunk_size=CHUNK)
+        self.pending = next(self.links, None)
+        self.carried: dict[int, str] = {}  # the last pledge's, whose lines may go on
+
+    def of(self, pledge_ids: Sequence[int], last_day: datetime.date) -> dict[int, str]:
+        """The URLs of these pledges (a chunk's, in order), the last announced on `last_day`."""
+        wanted = set(pledge_ids)
+        listed = defaultdict(list)
+        while self.pending is not None:
+            pledge_id, day, url = self.pending
+            if pledge_id in wanted:
+                listed[pledge_id].append(url)
+            elif day <= last_day:
+                break  # a later chunk's
+            # else a pledge that the lines have passed (it changed meanwhile): dropped
+            self.pending = next(self.links, None)
+        urls = {**self.carried, **{pledge_id: " ".join(each) for pledge_id, each in listed.items()}}
+        if missing := wanted - urls.keys():
+            urls.update(source_urls(missing))
+        last = pledge_ids[-1]
+        self.carried = {last: urls[last]} if last in urls else {}
         return urls
+
+
+def source_urls(pledge_ids: set[int]) -> dict[int, str]:
+    """Each pledge's source URLs, in the order they were linked, separated by spaces.
+
+    Each link looks its source up by key: with a join, PostgreSQL may read every source to merge
+    them with a few hundred links (40 ms rather than 4 at 10^6 lines)."""
+    url = Source.objects.filter(pk=OuterRef("source_id")).values("url")
     links = (
-        PledgeSource.objects.filter(pledge_id__in=pledge_ids, source__url__isnull=False)
+        PledgeSource.objects.filter(pledge_id__in=pledge_ids)
+        .annotate(source_url=Subquery(url))
         .order_by("pledge_id", "id")
-        .values_list("pledge_id", "source__url")
+        .values_list("pledge_id", "source_url")
     )
-    for pledge_id, url in links:
-        urls[pledge_id].append(url)
-    return urls
+    urls = defaultdict(list)
+    for pledge_id, source_url in links:
+        if source_url is not None:  # a document without a URL is not listed
+            urls[pledge_id].append(source_url)
+    return {pledge_id: " ".join(listed) for pledge_id, listed in urls.items()}
+
+
+def export_text(lines: QuerySet[Line]) -> Iterator[list[str]]:
+    """The file's text in blocks of lines of text: the header, then one block per chunk, each
+    formatted a column at a time."""
+    yield csv_text([[name] for name in COLUMNS])
+    for columns in export_columns(lines):
+        yield csv_text(
+            [
+                value_cells(columns[name]) if name in VALUES else text_cells(columns[name])
+                for name in COLUMNS
+            ]
+        )
 
 
 def export_csv(lines: QuerySet[Line]) -> Iterator[str]:
     """The file's text, a header then one line of text per line of aid."""
-    return csv_lines(export_rows(lines), header=COLUMNS)
+    return chain.from_iterable(export_text(lines))
 
 
 def export_response(lines: QuerySet[Line], filename: str = "lines.csv") -> StreamingHttpResponse:
-    """The file as a download, streamed: memory stays flat however many lines it holds."""
-    response = StreamingHttpResponse(export_csv(lines), content_type="text/csv; charset=utf-8")
+    """The file as a download, streamed a chunk at a time (a write per line would cost more than
+    the line): memory stays flat however many lines it holds."""
+    blocks = map("".join, export_text(lines))
+    response = StreamingHttpResponse(blocks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
