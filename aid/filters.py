@@ -87,6 +87,8 @@ class StableOrderingFilter(filters.OrderingFilter):
 
 def validate_source(value):
     """A source filter names a URL the ledger holds, or it is an error, not an empty result."""
+    if "\x00" in value:
+        return  # the field's own validator refuses it; PostgreSQL cannot even compare it
     validate_url(value)
     if value and not Source.objects.filter(url=normalise_url(value)).exists():
         raise ValidationError("No source with this URL is in the ledger.")

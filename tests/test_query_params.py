@@ -47,6 +47,15 @@ def test_ordering_takes_only_the_offered_names(ledger, path, value):
     assert row_counts() == before
 
 
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("name", ["source", "q", "publisher", "donor", "donor_id"])
+def test_a_nul_character_is_refused_by_name(ledger, path, name):
+    """PostgreSQL cannot store or compare NUL: it must never reach the database."""
+    response = ledger.get(path, {name: "https://a.example/\x00x"})
+    assert response.status_code == 400
+    assert name in response.json()
+
+
 @pytest.mark.parametrize("path", ["/api/v1/lines/", "/api/v1/pledges/"])
 def test_offered_orderings_work_both_ways(ledger, make_pledge, path):
     make_pledge(announced_on=datetime.date(2023, 6, 1))
