@@ -148,6 +148,8 @@ def rows_import(
             if writes and not dry_run:
                 try:
                     apply(writes, actor, reason, verify)
+                except StaleImport as error:
+                    report.errors.append(Problem(None, "", str(error)))
                 except IntegrityError as error:
                     message = (
                         f"the ledger changed during the import ({error}); nothing was written: "
@@ -192,6 +194,7 @@ def collector_paused() -> Iterator[None]:
 def apply(writes: Writes, actor, reason: str, verify: bool) -> None:
     """Write what the planner gathered: new records in bulk, the few changed or removed ones
     through the ORM (which records their history), all in one transaction."""
+    check_versions(writes.planned_versions)
     history = {"actor": actor, "reason": reason}
     now = timezone.now()
     if verify:
@@ -225,6 +228,26 @@ def apply(writes: Writes, actor, reason: str, verify: bool) -> None:
     lines = changed(Line, writes.lines_changed, LINE_FIELDS)
     bulk_update_with_history(lines, Line, LINE_FIELDS, **changes)
     insert(PledgeSource, ["pledge_id", "source_id"], writes.links_new, **history)
+
+
+class StaleImport(Exception):
+    """Pledges the import would change were saved by someone else after it read them."""
+
+
+def check_versions(planned: dict[int, tuple[str, int]]) -> None:
+    """Lock the pledges the import changes, then refuse the whole import if any of them has a
+    version other than the one it was planned against: the import must not overwrite an
+    editor's save (optimistic locking, as the admin and the API do)."""
+    pledges = Pledge.objects.select_for_update().order_by().values_list("pk", "version")
+    now = dict(in_batches(pledges, "pk__in", planned))
+    stale = [ref for pk, (ref, version) in planned.items() if now.get(pk) != version]
+    if stale:
+        shown = ", ".join(sorted(stale)[:10]) + (", …" if len(stale) > 10 else "")
+        raise StaleImport(
+            f"{len(stale)} pledge(s) were changed by someone else while the file was being "
+            f"checked ({shown}); nothing was written: import the file again to see and apply "
+            "the differences"
+        )
 
 
 def changed(model, changes: dict[int, tuple], fields: list[str]) -> list:

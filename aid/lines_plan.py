@@ -64,6 +64,9 @@ class Writes:
     pledges_new: list[New] = field(default_factory=list)  # ref, PLEDGE_FIELDS
     pledges_changed: dict[int, tuple] = field(default_factory=dict)  # PLEDGE_FIELDS
     pledges_touched: list[int] = field(default_factory=list)  # only lines or links changed
+    # The version each changed or touched pledge had when planned, and its reference: the
+    # write is refused if an editor saved the pledge in between (no lost update).
+    planned_versions: dict[int, tuple[str, int]] = field(default_factory=dict)
     lines_new: list[New] = field(default_factory=list)  # pledge_id, line_no, LINE_FIELDS
     lines_changed: dict[int, tuple] = field(default_factory=dict)  # LINE_FIELDS
     lines_removed: list[int] = field(default_factory=list)
@@ -159,10 +162,14 @@ class Planner:
         return plans
 
     def load(self, refs: list[str]) -> dict[str, tuple]:
-        """The stored pledges of these references: {ref: (pk, review, fields, lines, links)}."""
+        """The stored pledges of these references:
+        {ref: (pk, (review, version), fields, lines, links)}."""
         pledges = Pledge.objects.filter(ref__in=refs).order_by()
-        pledges = pledges.values_list("ref", "pk", "review", *PLEDGE_FIELDS)
-        stored = {ref: (pk, review, tuple(values)) for ref, pk, review, *values in pledges}
+        pledges = pledges.values_list("ref", "pk", "review", "version", *PLEDGE_FIELDS)
+        stored = {
+            ref: (pk, (review, version), tuple(values))
+            for ref, pk, review, version, *values in pledges
+        }
         ids = [pk for pk, _, _ in stored.values()]
         lines = defaultdict(dict)
         numbered = Line.objects.order_by().values_list("pledge_id", "line_no", "pk", *LINE_FIELDS)
@@ -258,7 +265,7 @@ class Planner:
             self.plan_lines(new, rows, {}, plan)
             self.plan_links(ref, new, first, [])
             return plan
-        pk, review, stored_values, lines, links = stored
+        pk, (review, version), stored_values, lines, links = stored
         self.plan_lines(pk, rows, lines, plan)
         links_changed = self.plan_links(ref, pk, first, links)
         rows_changed = links_changed or plan.lines_created or plan.lines_updated
@@ -271,6 +278,8 @@ class Planner:
         elif rows_changed:
             self.writes.pledges_touched.append(pk)  # a new version, as the admin gives
             plan.action = "update"
+        if plan.action == "update":
+            self.writes.planned_versions[pk] = (ref, version)
         return plan
 
     def plan_lines(self, pledge: int | New, rows: list[Row], stored: dict, plan: PledgePlan):

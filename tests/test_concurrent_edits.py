@@ -223,3 +223,36 @@ def test_an_import_that_changes_only_lines_gives_a_new_version_too(editor):
     import_csv(editor)
     assert import_csv(editor, quantity="4").pledges_updated == 1
     assert Pledge.objects.get(ref="GB-1").version == 2
+
+
+@pytest.mark.parametrize("change", [{"notes": "corrected by the import"}, {"quantity": "4"}])
+def test_an_editors_save_between_an_imports_check_and_write_is_not_overwritten(
+    editor, monkeypatch, change
+):
+    from aid import lines_import as importer
+    from tests.test_import import csv_text, row, run
+
+    import_csv(editor)
+    checked, before = importer.plan, {}
+
+    def editor_saves_meanwhile(*args, **kwargs):
+        writes = checked(*args, **kwargs)
+        pledge = Pledge.objects.get(ref="GB-1")
+        pledge.notes = "the editor's correction"
+        pledge_save(
+            actor=editor, pledge=pledge, lines=list(pledge.lines.all()),
+            links=list(pledge.source_links.all()),
+        )  # fmt: skip
+        before.update(row_counts())
+        return writes
+
+    monkeypatch.setattr(importer, "plan", editor_saves_meanwhile)
+    report = run(csv_text(row(**change)), editor)
+    assert [str(problem) for problem in report.errors] == [
+        "file: 1 pledge(s) were changed by someone else while the file was being checked (GB-1); "
+        "nothing was written: import the file again to see and apply the differences"
+    ]
+    pledge = Pledge.objects.get(ref="GB-1")
+    assert (pledge.notes, pledge.version) == ("the editor's correction", 2)
+    assert pledge.lines.get().quantity != 4
+    assert row_counts() == before
