@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from aid.kiel import RATE_TABLE, TYPES, kiel_import
 from aid.kiel_workbook import WorkbookRefused
-from aid.management.users import USER_HELP, VERIFY_HELP, check_may_verify, importing_user
+from aid.management.users import add_import_options, importing_user
 
 
 class Command(BaseCommand):
@@ -17,22 +17,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("workbook", help="The workbook (.xlsx) as the institute publishes it.")
         parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Check and report what would change; write nothing.",
-        )
-        parser.add_argument(
             "--types",
             default=",".join(TYPES),
             help=f"Comma-separated kinds of aid to import, of {', '.join(TYPES)} (default: all).",
         )
-        parser.add_argument("--user", required=True, help=USER_HELP)
-        parser.add_argument("--verify", action="store_true", help=VERIFY_HELP)
+        add_import_options(parser)
 
     def handle(self, *args, workbook, dry_run=False, types, user, verify=False, **options):
-        actor = importing_user(user)
-        if verify:
-            check_may_verify(actor)
+        actor = importing_user(user, verify)
         chosen = tuple(name.strip().lower() for name in types.split(",") if name.strip())
         unknown = [name for name in chosen if name not in TYPES]
         if unknown or not chosen:

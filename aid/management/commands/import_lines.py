@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from aid.lines_import import ImportRefused, lines_import
-from aid.management.users import USER_HELP, VERIFY_HELP, check_may_verify, importing_user
+from aid.management.users import add_import_options, importing_user
 
 
 class Command(BaseCommand):
@@ -16,18 +16,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="The CSV file (UTF-8; comma or semicolon separated).")
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Check and report what would change; write nothing.",
-        )
-        parser.add_argument("--user", required=True, help=USER_HELP)
-        parser.add_argument("--verify", action="store_true", help=VERIFY_HELP)
+        add_import_options(parser)
 
     def handle(self, *args, file, dry_run=False, user, verify=False, **options):
-        actor = importing_user(user)
-        if verify:
-            check_may_verify(actor)
+        actor = importing_user(user, verify)
         path = Path(file)
         try:
             data = path.read_bytes()
