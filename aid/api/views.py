@@ -130,7 +130,9 @@ class PledgeViewSet(LedgerViewSet):
             .order_by("-announced_on", "-id")
         )
         # A draft's own URL finds it for the team only (lists filter by `review`).
-        return pledges if sees_drafts(self.request) else pledges.filter(review="verified")
+        if sees_drafts(self.request):
+            return pledges
+        return pledges.filter(review=Pledge.Review.VERIFIED)
 
     def retrieve(self, request, *args, **kwargs):
         pledge = self.get_object()
@@ -219,7 +221,9 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
             )
             .order_by(*EXPORT_ORDER)  # the CSV's order: both list the same rows alike
         )
-        return lines if sees_drafts(self.request) else lines.filter(pledge__review="verified")
+        if sees_drafts(self.request):
+            return lines
+        return lines.filter(pledge__review=Pledge.Review.VERIFIED)
 
     def list_csv(self):
         """The canonical lines CSV (SPEC), which `import_lines` reads back, not the JSON's shape."""
