@@ -194,6 +194,10 @@ def check_roles(report: ImportReport, writes: Writes, actor, withdraw_reason: st
     An editor cannot add to the catalogue or withdraw by importing what the admin refuses them."""
     if actor is None:
         return
+    if not (actor.has_perm("aid.add_pledge") and actor.has_perm("aid.change_pledge")):
+        message = "you may not import: it adds and changes pledges (editors may)"
+        report.errors.append(Problem(None, "", message))
+        return
     if writes.item_types and not actor.has_perm("aid.add_itemtype"):
         report.errors += [
             Problem(
