@@ -28,7 +28,7 @@ from aid.lines_import import ImportRefused, lines_import
 from aid.models import Line
 from ledger.api.csv import csv_lines
 
-SESSION_KEY = "aid_lines_imports"  # {token: the file's name as uploaded}, oldest first
+SESSION_KEY = "aid_lines_imports"  # {token: [file name as uploaded, reason]}, oldest first
 TOKEN = re.compile(r"[0-9a-f]{32}")
 KEPT_UPLOADS = 10  # per session: previews left open in other tabs still confirm
 STALE_SECONDS = 24 * 3600  # abandoned previews are deleted after this
@@ -65,6 +65,13 @@ def export_results(model_admin, request):
 
 class UploadForm(forms.Form):
     file = forms.FileField(label="CSV file")
+    reason = forms.CharField(
+        label="Reason for withdrawals",
+        required=False,
+        max_length=100,
+        help_text="Needed when the file withdraws pledges (status withdrawn), which only reviewers "
+        "may do; recorded in their history.",
+    )
 
     def clean_file(self):
         """Refuse an oversized file by its size alone, before any of it is read."""
@@ -94,14 +101,22 @@ def import_page(model_admin, request):
     upload = form.cleaned_data["file"]
     filename = Path(upload.name).name[:200]
     data = b"".join(upload.chunks())
+    reason = form.cleaned_data["reason"]
     try:
-        report = lines_import(actor=request.user, data=data, filename=filename, dry_run=True)
+        report = lines_import(
+            actor=request.user,
+            data=data,
+            filename=filename,
+            dry_run=True,
+            withdraw_reason=reason,
+        )
     except ImportRefused as refusal:
         form.add_error("file", str(refusal))
         return upload_page(model_admin, request, form)
     if not report.ok:
-        return upload_page(model_admin, request, UploadForm(), report=report, filename=filename)
-    token = keep_upload(request, data, filename)
+        again = UploadForm(initial={"reason": reason})
+        return upload_page(model_admin, request, again, report=report, filename=filename)
+    token = keep_upload(request, data, filename, reason)
     return render(
         model_admin,
         request,
@@ -109,6 +124,7 @@ def import_page(model_admin, request):
         "Import lines: preview",
         report=report,
         filename=filename,
+        reason=reason,
         token=token,
         plans=report.plans[:SHOWN],
         more_plans=max(len(report.plans) - SHOWN, 0),
@@ -120,10 +136,11 @@ def import_page(model_admin, request):
 def confirm(model_admin, request):
     """Import the previewed file, or drop it on cancel; only the uploading session may do either."""
     token = request.POST["token"]
-    filename = kept_uploads(request).get(token) if TOKEN.fullmatch(token) else None
-    if filename is None or not upload_path(token).is_file():
+    kept = kept_uploads(request).get(token) if TOKEN.fullmatch(token) else None
+    if kept is None or not upload_path(token).is_file():
         refusal = "This upload has expired or was not made in this session: upload the file again."
         return upload_page(model_admin, request, UploadForm(), refusal=refusal)
+    filename, reason = kept
     changelist = reverse("admin:aid_pledge_changelist")
     if "cancel" in request.POST:
         forget_upload(request, token)
@@ -131,7 +148,13 @@ def confirm(model_admin, request):
         return HttpResponseRedirect(changelist)
     data = upload_path(token).read_bytes()
     try:
-        report = lines_import(actor=request.user, data=data, filename=filename, dry_run=False)
+        report = lines_import(
+            actor=request.user,
+            data=data,
+            filename=filename,
+            dry_run=False,
+            withdraw_reason=reason,
+        )
     except ImportRefused as refusal:
         forget_upload(request, token)
         return upload_page(model_admin, request, UploadForm(), refusal=str(refusal))
@@ -193,12 +216,14 @@ def upload_path(token: str) -> Path:
     return Path(settings.LEDGER_IMPORT_DIR) / f"{token}.csv"
 
 
-def kept_uploads(request) -> dict[str, str]:
+def kept_uploads(request) -> dict[str, list[str]]:
     return dict(request.session.get(SESSION_KEY, {}))
 
 
-def keep_upload(request, data: bytes, filename: str) -> str:
-    """Save `data` under a new token that this session alone holds; drop abandoned uploads."""
+def keep_upload(request, data: bytes, filename: str, reason: str) -> str:
+    """Save `data` under a new token that this session alone holds, with the withdrawal reason
+    given with it (kept in the session, so the confirm imports what was previewed); drop
+    abandoned uploads."""
     folder = Path(settings.LEDGER_IMPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     delete_stale(folder)
@@ -207,7 +232,7 @@ def keep_upload(request, data: bytes, filename: str) -> str:
     with os.fdopen(descriptor, "wb") as file:
         file.write(data)
     uploads = kept_uploads(request)
-    uploads[token] = filename
+    uploads[token] = [filename, reason]
     for old in list(uploads)[:-KEPT_UPLOADS]:
         upload_path(old).unlink(missing_ok=True)
         del uploads[old]

@@ -102,9 +102,11 @@ def lines_import(
     filename: str = "",
     dry_run: bool = False,
     verify: bool = False,
+    withdraw_reason: str = "",
 ) -> ImportReport:
     """Check the whole file, then write all of it, or nothing when any row is wrong. The pledges
-    it creates or changes are drafts, or with `verify` verified by `actor` (a reviewer)."""
+    it creates or changes are drafts, or with `verify` verified by `actor` (a reviewer); those it
+    withdraws need a reviewer and `withdraw_reason`."""
     started = time.monotonic()
     header, records = read_table(data)
     report = rows_import(
@@ -115,6 +117,7 @@ def lines_import(
         file_source=f"Lines CSV file {filename or 'upload'}",
         dry_run=dry_run,
         verify=verify,
+        withdraw_reason=withdraw_reason,
     )
     report.seconds = time.monotonic() - started
     return report
@@ -129,15 +132,18 @@ def rows_import(
     file_source: str,
     dry_run: bool = False,
     verify: bool = False,
+    withdraw_reason: str = "",
 ) -> ImportReport:
     """Import records of canonical cells, each with the row number problems are reported by.
 
     The lines CSV comes here after `read_table`; other importers (a workbook) map their rows
     onto the canonical columns and come here too, so every import checks and writes alike.
-    `file_source` titles the dataset source cited by pledges whose rows give no URL."""
+    `file_source` titles the dataset source cited by pledges whose rows give no URL.
+    `actor` is checked here, not only by the pages that call: adding an item type needs
+    `aid.add_itemtype`; withdrawing a pledge, `aid.withdraw_pledge` and `withdraw_reason`, which
+    its history records as the withdraw action's does. No actor (a script) is not checked."""
     started = time.monotonic()
-    if len(reason) > 100:  # the history's change reason holds 100 characters
-        reason = reason[:99] + "…"
+    reason, withdraw_reason = fitted(reason), fitted(withdraw_reason.strip())
     report = ImportReport(rows=0, dry_run=dry_run)
     report.errors, report.warnings = check_header(header)
     if report.errors:
@@ -145,9 +151,11 @@ def rows_import(
     else:
         with collector_paused():
             writes = plan(report, header, records, file_source, verify)
-            if writes and not dry_run:
+            if writes:
+                check_roles(report, writes, actor, withdraw_reason)
+            if writes and report.ok and not dry_run:
                 try:
-                    apply(writes, actor, reason, verify)
+                    apply(writes, actor, reason, verify, withdraw_reason)
                 except StaleImport as error:
                     report.errors.append(Problem(None, "", str(error)))
                 except IntegrityError as error:
@@ -176,6 +184,41 @@ def plan(report: ImportReport, header, records, file_source: str, verify: bool) 
     return writes
 
 
+def fitted(reason: str) -> str:
+    """The reason as the history's change reason holds it: 100 characters."""
+    return reason if len(reason) <= 100 else reason[:99] + "…"
+
+
+def check_roles(report: ImportReport, writes: Writes, actor, withdraw_reason: str) -> None:
+    """Refuse, by row, what the file does that `actor` may not do; the import then writes nothing.
+    An editor cannot add to the catalogue or withdraw by importing what the admin refuses them."""
+    if actor is None:
+        return
+    if not (actor.has_perm("aid.add_pledge") and actor.has_perm("aid.change_pledge")):
+        message = "you may not import: it adds and changes pledges (editors may)"
+        report.errors.append(Problem(None, "", message))
+        return
+    if writes.item_types and not actor.has_perm("aid.add_itemtype"):
+        report.errors += [
+            Problem(
+                row,
+                "item_type",
+                f"{name!r} is not in the catalogue and you may not add item types",
+            )
+            for row, name in writes.item_type_rows
+        ]
+    if writes.withdrawn:
+        if not actor.has_perm("aid.withdraw_pledge"):
+            message = "withdrawn: you may not withdraw pledges (reviewers may)"
+        elif not withdraw_reason:
+            message = "withdrawn: give the reason the pledges are withdrawn, recorded in history"
+        else:
+            return
+        rows = sorted(writes.withdrawn.values())
+        report.errors += [Problem(row, "status", message) for row in rows]
+    report.errors.sort(key=lambda problem: problem.row or 0)
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cycle collector walks every live object again and again as an import allocates a
@@ -191,9 +234,10 @@ def collector_paused() -> Iterator[None]:
 
 
 @transaction.atomic
-def apply(writes: Writes, actor, reason: str, verify: bool) -> None:
+def apply(writes: Writes, actor, reason: str, verify: bool, withdraw_reason: str = "") -> None:
     """Write what the planner gathered: new records in bulk, the few changed or removed ones
-    through the ORM (which records their history), all in one transaction."""
+    through the ORM (which records their history), all in one transaction. The history of a
+    pledge the import withdraws gives the reason it is withdrawn, as the withdraw action's does."""
     check_versions(writes.planned_versions)
     history = {"actor": actor, "reason": reason}
     now = timezone.now()
@@ -206,7 +250,10 @@ def apply(writes: Writes, actor, reason: str, verify: bool) -> None:
     insert(Source, ["url"], writes.sources, **history)
     insert(Source, ["title", "kind"], writes.file_sources, **history)
     insert(ItemType, ["name", "category_id", "default_unit"], writes.item_types, **history)
-    insert(Pledge, ["ref", *PLEDGE_FIELDS], writes.pledges_new, **history, shared=review)
+    withdrawn = {"actor": actor, "reason": withdraw_reason}
+    pledge_fields = ["ref", *PLEDGE_FIELDS]
+    for records, by in partition(writes.pledges_new, writes.withdrawn, history, withdrawn):
+        insert(Pledge, pledge_fields, records, **by, shared=review)
     pledges = changed(Pledge, writes.pledges_changed, PLEDGE_FIELDS)
     for pledge in pledges:
         pledge.version += 1  # an editor's form opened before is now stale
@@ -215,7 +262,10 @@ def apply(writes: Writes, actor, reason: str, verify: bool) -> None:
             setattr(pledge, name, value)
     changes = {"default_user": actor, "default_change_reason": reason, "batch_size": 500}
     fields = [*PLEDGE_FIELDS, "version", "updated_at", *review]
-    bulk_update_with_history(pledges, Pledge, fields, **changes)
+    by_pk = {record.pk: record for record in pledges}
+    for records, by in partition(list(by_pk), writes.withdrawn, history, withdrawn):
+        changes_by = changes | {"default_change_reason": by["reason"]}
+        bulk_update_with_history([by_pk[pk] for pk in records], Pledge, fields, **changes_by)
     for start in range(0, len(writes.pledges_touched), size := batch_size()):
         touched = writes.pledges_touched[start : start + size]
         Pledge.objects.filter(pk__in=touched).update(version=F("version") + 1)
@@ -228,6 +278,13 @@ def apply(writes: Writes, actor, reason: str, verify: bool) -> None:
     lines = changed(Line, writes.lines_changed, LINE_FIELDS)
     bulk_update_with_history(lines, Line, LINE_FIELDS, **changes)
     insert(PledgeSource, ["pledge_id", "source_id"], writes.links_new, **history)
+
+
+def partition(records: list, withdrawn: dict, history: dict, withdrawing: dict) -> list:
+    """The records the import withdraws, with the history of a withdrawal, and the rest."""
+    taken = [record for record in records if record in withdrawn]
+    kept = [record for record in records if record not in withdrawn]
+    return [(kept, history), (taken, withdrawing)]
 
 
 class StaleImport(Exception):

@@ -28,6 +28,7 @@ PLEDGE_FIELDS = [
     "donor_id", "recipient_id", "announced_on", "date_precision", "official_id",
     "official_title", "package", "status", "notes",
 ]  # fmt: skip
+STATUS = PLEDGE_FIELDS.index("status")
 
 
 @dataclass(slots=True)
@@ -59,6 +60,7 @@ class Writes:
 
     officials: list[New] = field(default_factory=list)  # name, party_id, title
     item_types: list[New] = field(default_factory=list)  # name, category_id, default_unit
+    item_type_rows: list[tuple[int, str]] = field(default_factory=list)  # row, name: each row
     sources: list[New] = field(default_factory=list)  # url
     file_sources: list[New] = field(default_factory=list)  # title, kind
     pledges_new: list[New] = field(default_factory=list)  # ref, PLEDGE_FIELDS
@@ -72,6 +74,9 @@ class Writes:
     lines_removed: list[int] = field(default_factory=list)
     links_new: list[New] = field(default_factory=list)  # pledge_id, source_id
     links_removed: list[int] = field(default_factory=list)
+    # Pledges the import withdraws (new ones created withdrawn too), by key or `New`, and the
+    # first row of each: withdrawing needs a reviewer and a reason, as the withdraw action does.
+    withdrawn: dict[int | New, int] = field(default_factory=dict)
 
 
 def derived_ref(pledge: PledgeColumns) -> str:
@@ -202,6 +207,7 @@ class Planner:
     def item_type(self, row: Row) -> New:
         """An item type the catalogue lacks, added to it with a warning."""
         name = row.new_item_type
+        self.writes.item_type_rows.append((row.number, name))
         if name.lower() not in self.new_item_types:
             category = self.categories[row.line[CATEGORY]]
             self.new_item_types[name.lower()] = New((name, category.pk, row.line[UNIT]))
@@ -259,9 +265,12 @@ class Planner:
             date_precision=pledge.date_precision,
             lines=len(rows),
         )
+        withdrawn = pledge.status == Pledge.Status.WITHDRAWN
         if stored is None:
             new = New((ref, *values))
             self.writes.pledges_new.append(new)
+            if withdrawn:
+                self.writes.withdrawn[new] = first.number
             self.plan_lines(new, rows, {}, plan)
             self.plan_links(ref, new, first, [])
             return plan
@@ -275,6 +284,8 @@ class Planner:
         if values != stored_values or (rows_changed and reviewed):
             self.writes.pledges_changed[pk] = values
             plan.action = "update"
+            if withdrawn and stored_values[STATUS] != Pledge.Status.WITHDRAWN:
+                self.writes.withdrawn[pk] = first.number
         elif rows_changed:
             self.writes.pledges_touched.append(pk)  # a new version, as the admin gives
             plan.action = "update"

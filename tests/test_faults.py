@@ -118,13 +118,17 @@ def seeded(transactional_db):
 
 
 def test_an_import_killed_mid_write_leaves_the_ledger_as_it_was(
-    seeded, make_pledge, editor, tmp_path
+    seeded, make_pledge, admin_user, tmp_path
 ):
+    # The generated files add item types and withdraw pledges: an administrator's, with a reason.
+    withdrawing = {"withdraw_reason": "withdrawn in the generated file"}
     make_pledge()
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     write(small, ROWS_BEFORE)
     write(big, ROWS)
-    report = lines_import(actor=editor, data=small.read_bytes(), filename=small.name)
+    report = lines_import(
+        actor=admin_user, data=small.read_bytes(), filename=small.name, **withdrawing
+    )
     assert report.ok, report.errors
     before = ledger_state()
 
@@ -132,7 +136,8 @@ def test_an_import_killed_mid_write_leaves_the_ledger_as_it_was(
         env = {**os.environ, "DATABASE_URL": database.url}
         env["DJANGO_SETTINGS_MODULE"] = "ledger.settings.base"
         importer = subprocess.Popen(
-            [sys.executable, "manage.py", "import_lines", str(big), "--user", editor.username],
+            [sys.executable, "manage.py", "import_lines", str(big), "--user", admin_user.username,
+             "--reason", withdrawing["withdraw_reason"]],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         try:
@@ -152,7 +157,7 @@ def test_an_import_killed_mid_write_leaves_the_ledger_as_it_was(
     assert Pledge.objects.count() == 1 + report.pledges_created
 
     # The ledger still takes the whole file.
-    after = lines_import(actor=editor, data=big.read_bytes(), filename=big.name)
+    after = lines_import(actor=admin_user, data=big.read_bytes(), filename=big.name, **withdrawing)
     assert after.ok, after.errors
     assert Line.objects.count() == ROWS + 1
 

@@ -1,4 +1,4 @@
-"""`manage.py import_lines FILE [--dry-run] --user NAME`: a canonical lines CSV, all or nothing."""
+"""`manage.py import_lines FILE [--dry-run] [--reason TEXT] --user NAME`: all or nothing."""
 
 from pathlib import Path
 
@@ -17,8 +17,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="The CSV file (UTF-8; comma or semicolon separated).")
         add_import_options(parser)
+        parser.add_argument(
+            "--reason",
+            default="",
+            help="Why the pledges the file withdraws (status withdrawn) are withdrawn: recorded in "
+            "their history, and required, with a reviewer's --user, when the file withdraws any.",
+        )
 
-    def handle(self, *args, file, dry_run=False, user, verify=False, **options):
+    def handle(self, *args, file, dry_run=False, user, verify=False, reason="", **options):
         actor = importing_user(user, verify)
         path = Path(file)
         try:
@@ -27,7 +33,12 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         try:
             report = lines_import(
-                actor=actor, data=data, filename=path.name, dry_run=dry_run, verify=verify
+                actor=actor,
+                data=data,
+                filename=path.name,
+                dry_run=dry_run,
+                verify=verify,
+                withdraw_reason=reason,
             )
         except ImportRefused as error:
             raise CommandError(str(error)) from None
