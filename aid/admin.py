@@ -21,6 +21,7 @@ from aid.services import (
     pledge_save,
     pledge_withdraw,
     pledges_verify,
+    reason_max_length,
 )
 from sources.models import PledgeSource, Source
 
@@ -210,6 +211,7 @@ class PledgeForm(forms.ModelForm):
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
+        max_length=reason_max_length(Pledge),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Recorded in each pledge's history.",
     )

@@ -8,5 +8,8 @@ class AidConfig(AppConfig):
 
     def ready(self):
         from aid.triggers import installed
+        from ledger.tokens import connect
+
+        connect()  # a password change or deactivation revokes the user's API tokens
 
         post_migrate.connect(installed, sender=self, dispatch_uid="aid.triggers")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aid.codes import currencies
@@ -34,6 +35,7 @@ from aid.lines_values import (
     whole_number,
 )
 from aid.models import Category, ItemType, Line, Party, Pledge, Unit
+from aid.models.pledges import validate_ref
 from ledger.api.csv import plain_text
 
 # The line's parts: their columns in the order they are checked (later checks read what earlier
@@ -236,6 +238,11 @@ class RowChecker:
         ref = cell_text(cells[self.ref_at])
         if len(ref) > self.ref_length:
             problems.append(Problem(number, "pledge_ref", "is longer than 64 characters", ref))
+        elif ref:
+            try:
+                validate_ref(ref)
+            except ValidationError as error:
+                problems.append(Problem(number, "pledge_ref", error.messages[0], ref))
         line_no = cell_text(cells[self.line_no_at])
         if line_no:
             given = whole_number(line_no) if line_no.isdecimal() else 0

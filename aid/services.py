@@ -11,13 +11,27 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from simple_history.utils import get_history_model_for_model
 
 from aid.models import Line, Official, Pledge
 from sources.models import PledgeSource
 
 
+def reason_max_length(model) -> int:
+    """How long a change reason may be: the length of `model`'s history column."""
+    return get_history_model_for_model(model)._meta.get_field("history_change_reason").max_length
+
+
 def attribute(instance, actor: AbstractBaseUser | None, reason: str = "") -> None:
-    """Mark the next history record of `instance` with who made the change and why."""
+    """Mark the next history record of `instance` with who made the change and why.
+
+    A reason longer than the history's column is refused here, for every caller, rather than
+    truncated by SQLite or refused by PostgreSQL with a 500."""
+    limit = reason_max_length(type(instance))
+    if reason and len(reason) > limit:
+        raise ValidationError(
+            {"reason": f"At most {limit} characters (this one has {len(reason)})."}
+        )
     instance._history_user = actor
     # Always set, so that a reason given for one save is not repeated on the next.
     instance._change_reason = reason or None
@@ -237,11 +251,11 @@ def pledge_withdraw(*, actor: AbstractBaseUser | None, pledge: Pledge, reason: s
     """Withdraw a pledge: editors never delete one, so its figures stay traceable in history."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the pledge is withdrawn."})
+    attribute(pledge, actor, reason)
     pledge.status = Pledge.Status.WITHDRAWN
     pledge.full_clean()
     stored = Pledge.objects.select_for_update().only("version").get(pk=pledge.pk)
     pledge.version = stored.version + 1  # an editor's form opened before this is now stale
-    attribute(pledge, actor, reason)
     pledge.save(update_fields=["status", "updated_at", "version"])
     return pledge
 

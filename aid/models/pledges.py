@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -14,6 +14,12 @@ from simple_history.models import HistoricalRecords
 from aid.codes import validate_currency
 from aid.models.catalogue import Category, ItemType, Unit
 from aid.models.parties import Official, Party
+
+# Refs travel in CSV files, URLs and spreadsheets: no formula prefixes (`=`), slashes or spaces.
+validate_ref = RegexValidator(
+    r"\A[A-Za-z0-9\-_.:]+\Z",
+    "Use letters, digits and - _ . : only.",
+)
 
 
 class DatePrecision(models.TextChoices):
@@ -51,7 +57,9 @@ class Pledge(models.Model):
         "reference",
         max_length=64,
         unique=True,
-        help_text="Stable key used by CSV import and export; assigned automatically when empty.",
+        validators=[validate_ref],
+        help_text="Stable key used by CSV import and export; assigned automatically when empty. "
+        "Letters, digits and - _ . : only.",
     )
     donor = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="pledges_made")
     recipient = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="pledges_received")

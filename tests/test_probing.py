@@ -1,0 +1,147 @@
+"""Bad input found by probing: each refused with a 4xx naming the field, never a 500, no write."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from knox.models import AuthToken
+from pytest_django.asserts import assertContains
+from rest_framework.test import APIClient
+
+from aid.models import Pledge
+from aid.services import pledge_withdraw, reason_max_length
+from tests.conftest import row_counts
+from tests.test_import import csv_text, row, run
+
+CHANGELIST = "/admin/aid/pledge/"
+
+
+def token_client(user) -> tuple[APIClient, str]:
+    client = APIClient()
+    _, token = AuthToken.objects.create(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client, token
+
+
+def assert_refused(client: APIClient) -> None:
+    """A revoked token authenticates nobody (403 rather than 401: session auth is tried first)."""
+    response = client.post("/api/v1/officials/", {}, format="json")
+    assert response.status_code in (401, 403)
+    assert response.json()["detail"] == "Invalid token."
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/api/v1/pledges/"),
+        ("post", "/api/v1/sources/"),
+        ("post", "/api/v1/officials/"),
+        ("put", "/api/v1/pledges/{pk}/"),
+        ("patch", "/api/v1/pledges/{pk}/"),
+    ],
+)
+def test_json_nested_a_thousand_deep_is_a_400_not_a_500(reviewer, make_pledge, method, path):
+    pledge = make_pledge()
+    client, _ = token_client(reviewer)
+    body = '{"ref": ' + nested(1000) + "}"
+    before = row_counts()
+    response = getattr(client, method)(
+        path.format(pk=pledge.pk), body, content_type="application/json", HTTP_IF_MATCH="*"
+    )
+    assert response.status_code == 400
+    assert "nested deeper than" in response.json()["detail"]
+    assert row_counts() == before
+
+
+def test_a_withdraw_reason_longer_than_its_column_is_refused_by_api_admin_and_service(
+    client, reviewer, make_pledge
+):
+    pledge = make_pledge()
+    too_long = "x" * (reason_max_length(Pledge) + 1)
+    api, _ = token_client(reviewer)
+
+    response = api.post(f"/api/v1/pledges/{pledge.pk}/withdraw/", {"reason": too_long})
+    assert response.status_code == 400
+    assert "reason" in response.json()
+
+    client.force_login(reviewer)
+    selected = {"action": "withdraw", "_selected_action": [pledge.pk], "reason": too_long}
+    response = client.post(CHANGELIST, selected)
+    assert response.status_code == 200
+    assertContains(response, "Ensure this value has at most")
+
+    with pytest.raises(ValidationError) as refused:
+        pledge_withdraw(actor=reviewer, pledge=pledge, reason=too_long)
+    assert "reason" in refused.value.message_dict
+    pledge.refresh_from_db()
+    assert pledge.status != Pledge.Status.WITHDRAWN
+
+
+@pytest.mark.parametrize("ref", ["=1+2", "ref/../x", "a b", "<x>"])
+def test_a_ref_outside_the_pattern_is_refused_by_model_api_and_importer(
+    reviewer, editor, make_pledge, ref
+):
+    pledge = make_pledge()
+    pledge.ref = ref
+    with pytest.raises(ValidationError) as refused:
+        pledge.full_clean()
+    assert "ref" in refused.value.message_dict
+
+    api, _ = token_client(reviewer)
+    response = api.patch(
+        f"/api/v1/pledges/{pledge.pk}/", {"ref": ref}, format="json", HTTP_IF_MATCH="*"
+    )
+    assert response.status_code == 400
+    assert "ref" in response.json()
+
+    before = row_counts()
+    report = run(csv_text(row(pledge_ref=ref)), editor)
+    assert [p.column for p in report.errors] == ["pledge_ref"]
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("ref", ["kiel-r7-123", "pun-gb-2022-03-01", "GB-2022-a1b2c3", "a:b_c.d"])
+def test_refs_the_ledger_makes_fit_the_pattern(make_pledge, ref):
+    make_pledge(ref=ref).full_clean()
+
+
+def test_set_password_revokes_api_tokens(editor):
+    client, _ = token_client(editor)
+    editor.set_password("a-new-pass-456")
+    editor.save()
+    assert not AuthToken.objects.filter(user=editor).exists()
+    assert_refused(client)
+
+
+def test_an_unrelated_save_keeps_api_tokens(editor):
+    token_client(editor)
+    editor.first_name = "Ed"
+    editor.save()
+    assert AuthToken.objects.filter(user=editor).exists()
+
+
+@pytest.mark.parametrize("change", ["password", "deactivate"])
+def test_admin_user_form_password_change_or_deactivation_revokes_tokens(
+    client, admin_user, editor, change
+):
+    api, _ = token_client(editor)
+    client.force_login(admin_user)
+    if change == "password":
+        url = f"/admin/auth/user/{editor.pk}/password/"
+        data = {"password1": "Another-pass-789", "password2": "Another-pass-789"}
+    else:
+        url = f"/admin/auth/user/{editor.pk}/change/"
+        data = {
+            "username": editor.username,
+            "is_staff": "on",
+            "date_joined_0": "2022-01-01",
+            "date_joined_1": "00:00:00",
+        }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+    editor = User.objects.get(pk=editor.pk)
+    assert not AuthToken.objects.filter(user=editor).exists()
+    assert_refused(api)
