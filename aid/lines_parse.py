@@ -36,6 +36,7 @@ from aid.lines_values import (
 )
 from aid.models import Category, ItemType, Line, Party, Pledge, Unit
 from aid.models.pledges import validate_ref
+from aid.rules import item_type_named, value_basis
 from ledger.api.csv import plain_text
 
 # The line's parts: their columns in the order they are checked (later checks read what earlier
@@ -57,20 +58,25 @@ class Catalogue:
 
     parties: dict[str, Party]
     categories: dict[str, Category]
-    item_types: dict[str, ItemType]  # lower-cased name or alias
+    item_type_names: dict[str, ItemType]  # by lower-cased name
+    item_type_aliases: dict[str, ItemType]  # by lower-cased alias
 
     @classmethod
     def load(cls) -> "Catalogue":
-        item_types = {}
+        names, aliases = {}, {}
         for item_type in ItemType.objects.select_related("category").prefetch_related("aliases"):
+            names[item_type.name.lower()] = item_type
             for alias in item_type.aliases.all():
-                item_types.setdefault(alias.alias.lower(), item_type)
-            item_types[item_type.name.lower()] = item_type
+                aliases.setdefault(alias.alias.lower(), item_type)
         return cls(
             parties={party.code: party for party in Party.objects.all()},
             categories={category.slug: category for category in Category.objects.all()},
-            item_types=item_types,
+            item_type_names=names,
+            item_type_aliases=aliases,
         )
+
+    def item_type(self, text: str) -> ItemType | None:
+        return item_type_named(text, self.item_type_names, self.item_type_aliases)
 
     def party(self, code: str) -> Party:
         party = self.parties.get(code.upper())
@@ -346,9 +352,9 @@ class RowChecker:
         if text:
             if len(text) > ItemType._meta.get_field("name").max_length:
                 raise Invalid("is longer than an item type's name may be")
-            item_type = self.catalogue.item_types.get(text.lower())
+            item_type = self.catalogue.item_type(text)
         else:  # the item's own words, matched through the catalogue's aliases
-            item_type = self.catalogue.item_types.get(line.get("description", "").lower())
+            item_type = self.catalogue.item_type(line.get("description", ""))
         line["item_type"] = item_type
         line["item_type_id"] = item_type.pk if item_type else None
         line["new_item_type"] = text if text and item_type is None else ""
@@ -399,9 +405,6 @@ class RowChecker:
         basis = text.lower()
         if basis and basis not in BASES:
             raise Invalid(f"must be one of {', '.join(BASES)}")
-        if line.get("value") is not None:
-            line["value_basis"] = basis or Line.ValueBasis.UNKNOWN  # it claims nothing
-        elif basis and "value" in line:
+        if basis and line.get("value") is None and "value" in line:
             raise Invalid("is given but there is no value")
-        else:
-            line["value_basis"] = ""
+        line["value_basis"] = value_basis(line.get("value"), basis)

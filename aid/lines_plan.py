@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.db import connection
+from django.db.models import Max
 
 from aid.bulk import New
 from aid.lines_csv import PLEDGE_COLUMNS
 from aid.lines_parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines_read import Problem
 from aid.models import Line, Official, Pledge
+from aid.rules import new_line_numbers
 from sources.models import PledgeSource, Source
 
 ITEM_TYPE, CATEGORY, UNIT = map(LINE_FIELDS.index, ["item_type_id", "category_id", "unit"])
@@ -127,12 +129,6 @@ def group_rows(rows: list[Row], errors: list[Problem]) -> dict[str, list[Row]]:
                 )
             elif row.line_no:
                 numbered[row.line_no] = row
-        # Rows without a number take the lowest free ones in file order, so that a file without
-        # line numbers numbers its lines 1, 2, 3 and matches them again on re-import.
-        following = (number for number in range(1, 10**6) if number not in numbered)
-        for row in members:
-            if row.line_no is None:
-                row.line_no = next(following)
     return groups
 
 
@@ -168,7 +164,7 @@ class Planner:
 
     def load(self, refs: list[str]) -> dict[str, tuple]:
         """The stored pledges of these references:
-        {ref: (pk, (review, version), fields, lines, links)}."""
+        {ref: (pk, (review, version), fields, lines, links, highest line number ever)}."""
         pledges = Pledge.objects.filter(ref__in=refs).order_by()
         pledges = pledges.values_list("ref", "pk", "review", "version", *PLEDGE_FIELDS)
         stored = {
@@ -180,6 +176,9 @@ class Planner:
         numbered = Line.objects.order_by().values_list("pledge_id", "line_no", "pk", *LINE_FIELDS)
         for pledge, line_no, pk, *values in in_batches(numbered, "pledge_id__in", ids):
             lines[pledge][line_no] = (pk, tuple(values))
+        # Removed lines too: their numbers are never given to another item.
+        used = Line.history.order_by().values("pledge_id").annotate(top=Max("line_no"))
+        highest = dict(in_batches(used.values_list("pledge_id", "top"), "pledge_id__in", ids))
         links = defaultdict(list)
         cited = PledgeSource.objects.order_by("id").values_list(
             "pledge_id", "pk", "source_id", "source__url"
@@ -187,7 +186,7 @@ class Planner:
         for pledge, *link in in_batches(cited, "pledge_id__in", ids):
             links[pledge].append(link)
         return {
-            ref: (pk, review, values, lines[pk], links[pk])
+            ref: (pk, review, values, lines[pk], links[pk], highest.get(pk))
             for ref, (pk, review, values) in stored.items()
         }
 
@@ -271,11 +270,11 @@ class Planner:
             self.writes.pledges_new.append(new)
             if withdrawn:
                 self.writes.withdrawn[new] = first.number
-            self.plan_lines(new, rows, {}, plan)
+            self.plan_lines(new, rows, {}, None, plan)
             self.plan_links(ref, new, first, [])
             return plan
-        pk, (review, version), stored_values, lines, links = stored
-        self.plan_lines(pk, rows, lines, plan)
+        pk, (review, version), stored_values, lines, links, highest = stored
+        self.plan_lines(pk, rows, lines, highest, plan)
         links_changed = self.plan_links(ref, pk, first, links)
         rows_changed = links_changed or plan.lines_created or plan.lines_updated
         rows_changed = rows_changed or plan.lines_removed
@@ -293,7 +292,16 @@ class Planner:
             self.writes.planned_versions[pk] = (ref, version)
         return plan
 
-    def plan_lines(self, pledge: int | New, rows: list[Row], stored: dict, plan: PledgePlan):
+    def plan_lines(
+        self, pledge: int | New, rows: list[Row], stored: dict, highest: int | None, plan
+    ):
+        # Rows without a number take, in file order, the pledge's current lines the file does
+        # not number (so a file without line numbers matches them again on re-import), then
+        # numbers no line of the pledge ever had.
+        numbers = new_line_numbers(highest, stored, {row.line_no for row in rows})
+        for row in rows:
+            if row.line_no is None:
+                row.line_no = next(numbers)
         for row in rows:
             values = row.line
             if row.new_item_type:

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, Trunc
 
 from aid.fx import ANNOUNCEMENT, Basis
 from aid.models import ItemType, Line
+from aid.rules import item_type_named
 
 GROUPS = ("donor", "recipient", "category", "item_type", "official", "status", "period")
 PERIODS = {"month": TruncMonth, "quarter": TruncQuarter, "year": TruncYear}
@@ -24,11 +25,16 @@ def item_type_for(text: str) -> ItemType | None:
     text = text.strip()
     if not text:
         return None
-    return (
+    found = (
         ItemType.objects.filter(Q(name__iexact=text) | Q(aliases__alias__iexact=text))
         .select_related("category")
-        .first()
+        .distinct()
     )
+    names = {item_type.name.lower(): item_type for item_type in found}
+    aliases = {
+        text.lower(): item_type for item_type in found if item_type.name.lower() != text.lower()
+    }
+    return item_type_named(text, names, aliases)
 
 
 @dataclass(frozen=True)

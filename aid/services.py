@@ -2,7 +2,6 @@
 call these, so every write is validated the same way and recorded in the history with its author,
 in the same transaction as the write itself."""
 
-import itertools
 import secrets
 from collections.abc import Sequence
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
 from aid.models import Line, Official, Pledge
+from aid.rules import new_line_numbers
 from sources.models import PledgeSource
 
 
@@ -189,7 +189,7 @@ def pledge_save(
         pledge.save()
 
     used = Line.history.filter(pledge_id=pledge.pk).aggregate(top=Max("line_no"))["top"]
-    numbers = itertools.count((used or 0) + 1)
+    numbers = new_line_numbers(used)
     for line in lines:
         if line.line_no is None:
             line.line_no = next(numbers)

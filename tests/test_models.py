@@ -56,11 +56,6 @@ POSITIVE_WHOLE = (
             "currency",
             "Give the currency of the value (ISO 4217, e.g. EUR).",
         ),
-        (
-            {"value": Decimal("1000"), "currency": "GBP"},
-            "value_basis",
-            "Say how the value was obtained: stated, estimated or unknown.",
-        ),
         ({"currency": "GBP"}, "currency", "A currency is given but no value."),
         (
             {"value": Decimal("1000"), "currency": "XYZ", "value_basis": "stated"},
@@ -79,7 +74,6 @@ POSITIVE_WHOLE = (
         "qualifier-without-quantity",
         "unspecified-with-quantity",
         "value-without-currency",
-        "value-without-basis",
         "currency-without-value",
         "unknown-currency",
         "negative-value",

@@ -118,7 +118,6 @@ def test_a_failing_create_writes_nothing_and_reports_every_error(gb, article, ed
             "Quantity must be a positive whole number; leave it empty when the source gives none."
         ],
         "lines[3].currency": ["Give the currency of the value (ISO 4217, e.g. EUR)."],
-        "lines[3].value_basis": ["Say how the value was obtained: stated, estimated or unknown."],
         "lines[4].category": ["Choose a category, or an item type whose category is used."],
         "lines[4].quantity": [
             "The qualifier says “at least” but no quantity is given; give one, or set the "

@@ -326,16 +326,14 @@ class Line(models.Model):
         elif not self.quantity_qualifier:
             self.quantity_qualifier = self.Qualifier.EXACT
         self.currency = (self.currency or "").strip().upper()
+        from aid.rules import value_basis  # the rules read this model
+
+        self.value_basis = value_basis(self.value, self.value_basis)
         if self.value is None:
             if self.currency:
                 errors["currency"] = "A currency is given but no value."
-            self.value_basis = ""
         else:
             if not self.currency:
                 errors["currency"] = "Give the currency of the value (ISO 4217, e.g. EUR)."
-            if not self.value_basis:
-                errors["value_basis"] = (
-                    "Say how the value was obtained: stated, estimated or unknown."
-                )
         if errors:
             raise ValidationError(errors)
