@@ -76,6 +76,15 @@ def sees_drafts(request) -> bool:
     return user.is_authenticated and user.is_staff and user.has_perm("aid.view_pledge")
 
 
+def visible_pledges(request):
+    """The pledges this request may know of: all of them for the team, verified ones for anyone
+    else. Reads that reach pledges through another record (a source's citations) start here, so
+    a draft's id or ref never shows, and asking for it answers as for a ref that does not exist."""
+    if sees_drafts(request):
+        return Pledge.objects.all()
+    return Pledge.objects.filter(review=Pledge.Review.VERIFIED)
+
+
 class StableOrderingFilter(filters.OrderingFilter):
     """The order asked for, then the list's default order: rows that tie on the asked-for fields
     keep one order, so pages neither repeat nor skip them."""

@@ -3,7 +3,7 @@
 import django_filters as filters
 from django.db.models import Q
 
-from aid.filters import StableOrderingFilter, validate_url
+from aid.filters import StableOrderingFilter, validate_url, visible_pledges
 from sources.models import Source
 from sources.normalise import normalise_url
 
@@ -15,7 +15,7 @@ class SourceFilterSet(filters.FilterSet):
     publisher = filters.CharFilter(lookup_expr="iexact")
     published_after = filters.DateFilter(field_name="published_on", lookup_expr="gte")
     published_before = filters.DateFilter(field_name="published_on", lookup_expr="lte")
-    pledge = filters.CharFilter(field_name="pledge_links__pledge__ref", label="pledge reference")
+    pledge = filters.CharFilter(method="filter_pledge", label="pledge reference")
     q = filters.CharFilter(method="filter_text", label="text in the title, publisher or URL")
     ordering = StableOrderingFilter(
         fields=[("published_on", "published_on"), ("title", "title"), ("id", "id")]
@@ -27,6 +27,10 @@ class SourceFilterSet(filters.FilterSet):
 
     def filter_url(self, queryset, name, value):
         return queryset.filter(url=normalise_url(value))
+
+    def filter_pledge(self, queryset, name, value):
+        pledges = visible_pledges(self.request).filter(ref=value)
+        return queryset.filter(pledge_links__pledge__in=pledges).distinct()
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(
