@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
 
-from aid.fx import ANNOUNCEMENT, Basis
 from aid.models import ItemType, Line
+from aid.rates.convert import ANNOUNCEMENT, Basis
 from aid.rules import item_type_named
 
 GROUPS = ("donor", "recipient", "category", "item_type", "official", "status", "period")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from aid.admin_totals import totals_page
+from aid.admin.totals import totals_page
 
 admin.site.site_header = "Military-aid commitment ledger"
 admin.site.site_title = "Aid ledger"

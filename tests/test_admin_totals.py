@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aid import charts
+from aid.admin import charts
 from aid.filters import LineFilterSet
 from aid.models import Category, Line, Party
 from aid.selectors import TotalsQuery, totals

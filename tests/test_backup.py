@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from knox.models import AuthToken
 
-from aid.lines_csv import export_csv
+from aid.lines.export import export_csv
 from aid.models import Category, Line, Pledge
 from aid.models.pledges import DatePrecision
 from aid.services import pledge_save, pledge_withdraw

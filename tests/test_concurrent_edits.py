@@ -229,7 +229,7 @@ def test_an_import_that_changes_only_lines_gives_a_new_version_too(editor):
 def test_an_editors_save_between_an_imports_check_and_write_is_not_overwritten(
     editor, monkeypatch, change
 ):
-    from aid import lines_import as importer
+    from aid.lines import importer
     from tests.test_import import csv_text, row, run
 
     import_csv(editor)

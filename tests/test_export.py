@@ -16,8 +16,8 @@ from django.core.management import CommandError, call_command
 from django.http import StreamingHttpResponse
 from rest_framework.test import APIClient
 
-from aid.datapackage import ENUMS
-from aid.lines_csv import COLUMNS
+from aid.lines.datapackage import ENUMS
+from aid.lines.export import COLUMNS
 from aid.models import Category, ItemType, Line, Official, Party
 from aid.services import pledge_withdraw
 from sources.models import PledgeSource, Source

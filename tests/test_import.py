@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from aid.lines_csv import COLUMNS
-from aid.lines_import import ImportRefused, lines_import
+from aid.lines.export import COLUMNS
+from aid.lines.importer import ImportRefused, lines_import
 from aid.models import ItemAlias, ItemType, Line, Official, Pledge
 from sources.models import PledgeSource, Source
 from tests.conftest import row_counts

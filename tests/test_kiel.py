@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from openpyxl import Workbook
 
-from aid import kiel_workbook as kw
-from aid.kiel import RATE_TABLE, kiel_import
+from aid.kiel import workbook as kw
+from aid.kiel.importer import RATE_TABLE, kiel_import
 from aid.models import Category, Line, Pledge, RateTable
 from sources.models import PledgeSource, Source
 from tests.conftest import row_counts

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aid.demo.loader import load_demo
-from aid.lines_csv import export_csv
-from aid.lines_import import lines_import
+from aid.lines.export import export_csv
+from aid.lines.importer import lines_import
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.services import pledge_create, pledge_withdraw
 from sources.models import PledgeSource, Source

@@ -23,8 +23,8 @@ from django.http import QueryDict
 
 from aid.demo.loader import DATA
 from aid.filters import LineFilterSet
-from aid.fx import ANNOUNCEMENT, Basis, load_table
 from aid.models import Line, Pledge
+from aid.rates.convert import ANNOUNCEMENT, Basis, load_table
 from aid.selectors import TotalsQuery, totals
 from tests.test_fx import CENT, close, ecb_rate
 

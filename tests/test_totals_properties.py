@@ -18,8 +18,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from aid.fx import ANNOUNCEMENT, load_table
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
+from aid.rates.convert import ANNOUNCEMENT, load_table
 from aid.selectors import GROUPS, TotalsQuery, totals
 from tests.test_fx import CENT, close, expected_value
 from tests.test_totals import TOTALS, by_key, lines_of, no_known_quantity, quarter

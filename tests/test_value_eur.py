@@ -9,9 +9,9 @@ from io import StringIO
 from django.core.management import call_command
 from django.db import connection
 
-from aid.fx import ANNOUNCEMENT, Basis, convert_lines
-from aid.lines_import import lines_import
+from aid.lines.importer import lines_import
 from aid.models import ECB, Category, Line, Pledge, Rate
+from aid.rates.convert import ANNOUNCEMENT, Basis, convert_lines
 from aid.services import pledge_save
 
 

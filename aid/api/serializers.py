@@ -6,8 +6,8 @@ from django.db import transaction
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from aid.fx import ANNOUNCEMENT, is_date
 from aid.models import ECB, Category, ItemType, Line, Official, Party, Pledge, RateTable
+from aid.rates.convert import ANNOUNCEMENT, is_date
 from aid.selectors import GROUPS, MEASURES, PERIODS, TotalsQuery
 from aid.services import StalePledge, attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source

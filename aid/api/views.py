@@ -22,7 +22,6 @@ from aid.api.serializers import (
     TotalsQuerySerializer,
     WithdrawSerializer,
 )
-from aid.datapackage import descriptor
 from aid.filters import (
     CategoryFilterSet,
     ItemTypeFilterSet,
@@ -32,47 +31,16 @@ from aid.filters import (
     PledgeFilterSet,
     sees_drafts,
 )
-from aid.lines_csv import EXPORT_ORDER, export_response
+from aid.lines.datapackage import descriptor
+from aid.lines.export import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.selectors import TotalsQuery, columns, totals
 from aid.services import StalePledge, pledge_withdraw, pledges_verify
 from ledger.api.csv import stream_csv
 from ledger.api.permissions import ReadOnly, may
 from ledger.api.schema import LedgerAutoSchema
+from ledger.api.viewsets import CSVListMixin, LedgerViewSet
 from sources.models import PledgeSource
-
-
-class CSVListMixin:
-    """`?format=csv` streams every filtered row (no pagination) in the JSON rows' shape.
-
-    Filters apply to lists only: a record's own URL finds it whatever its status."""
-
-    csv_name = "rows"
-    schema = LedgerAutoSchema()
-
-    def list(self, request, *args, **kwargs):
-        if request.accepted_renderer.format != "csv":
-            return super().list(request, *args, **kwargs)
-        return self.list_csv()
-
-    def list_csv(self):
-        queryset = self.filter_queryset(self.get_queryset())
-        serializer = self.get_serializer_class()(context=self.get_serializer_context())
-        rows = (serializer.to_representation(row) for row in queryset.iterator(chunk_size=2000))
-        return stream_csv(rows, self.csv_name, header=list(serializer.fields))
-
-    def filter_queryset(self, queryset):
-        # The filters choose a list's rows; a record's own URL finds it whatever they would say
-        # (a withdrawn pledge is left out of lists, not out of the ledger).
-        if self.detail:
-            return queryset
-        return super().filter_queryset(queryset)
-
-
-class LedgerViewSet(CSVListMixin, viewsets.ModelViewSet):
-    """Read for everyone (by default), write with model permissions, never delete."""
-
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
 
 class PartyViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):

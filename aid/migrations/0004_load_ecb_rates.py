@@ -7,7 +7,7 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from aid.fx import load_ecb
+    from aid.rates.convert import load_ecb
 
     load_ecb(apps.get_model("aid", "RateTable"), apps.get_model("aid", "Rate"))
 

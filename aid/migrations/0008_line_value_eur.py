@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def convert(apps, schema_editor):
-    from aid.fx import convert_lines
+    from aid.rates.convert import convert_lines
 
     convert_lines(using=schema_editor.connection)
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='line',
             name='value_eur',
-            field=models.DecimalField(blank=True, decimal_places=20, editable=False, help_text="Derived, not entered: the value in EUR at the ECB rate of the announcement date, which totals and exports read instead of converting every line again. `aid.fx.convert_lines` keeps it in step with every write of a line, its pledge's date or the ECB rates; NULL without a value or a rate.", max_digits=38, null=True),
+            field=models.DecimalField(blank=True, decimal_places=20, editable=False, help_text="Derived, not entered: the value in EUR at the ECB rate of the announcement date, which totals and exports read instead of converting every line again. `aid.rates.convert.convert_lines` keeps it in step with every write of a line, its pledge's date or the ECB rates; NULL without a value or a rate.", max_digits=38, null=True),
         ),
         migrations.RunPython(convert, migrations.RunPython.noop, elidable=True),
     ]

@@ -251,8 +251,8 @@ class Line(models.Model):
         editable=False,
         help_text="Derived, not entered: the value in EUR at the ECB rate of the announcement "
         "date, which totals and exports read instead of converting every line again. "
-        "`aid.fx.convert_lines` keeps it in step with every write of a line, its pledge's date "
-        "or the ECB rates; NULL without a value or a rate.",
+        "`aid.rates.convert.convert_lines` keeps it in step with every write of a line, "
+        "its pledge's date or the ECB rates; NULL without a value or a rate.",
     )
     history = HistoricalRecords(excluded_fields=["value_eur"])
 

@@ -1,7 +1,7 @@
 from django.db.models import Prefetch
 
-from aid.api.views import LedgerViewSet
 from aid.filters import visible_pledges
+from ledger.api.viewsets import LedgerViewSet
 from sources.api.serializers import SourceSerializer
 from sources.filters import SourceFilterSet
 from sources.models import PledgeSource, Source

@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from aid.datapackage import descriptor
 from aid.filters import LineFilterSet
-from aid.lines_csv import export_csv
+from aid.lines.datapackage import descriptor
+from aid.lines.export import export_csv
 from aid.models import Line
 
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aid.kiel import RATE_TABLE, TYPES, kiel_import
-from aid.kiel_workbook import WorkbookRefused
+from aid.kiel.importer import RATE_TABLE, TYPES, kiel_import
+from aid.kiel.workbook import WorkbookRefused
 from aid.management.users import add_import_options, importing_user
 
 

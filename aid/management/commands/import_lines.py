@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aid.lines_import import ImportRefused, lines_import
+from aid.lines.importer import ImportRefused, lines_import
 from aid.management.users import add_import_options, importing_user
 
 

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 from django.db import transaction
 
-from aid.fx import convert_lines, load_ecb, load_table
 from aid.models import ECB, Rate
+from aid.rates.convert import convert_lines, load_ecb, load_table
 
 
 class Command(BaseCommand):

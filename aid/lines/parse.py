@@ -19,9 +19,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aid.codes import currencies
-from aid.lines_csv import COLUMNS, PLEDGE_COLUMNS
-from aid.lines_read import Problem
-from aid.lines_values import (
+from aid.lines.export import COLUMNS, PLEDGE_COLUMNS
+from aid.lines.read import Problem
+from aid.lines.values import (
     BASES,
     QUALIFIERS,
     STATUSES,

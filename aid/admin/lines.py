@@ -1,8 +1,9 @@
 """The pledge list's lines CSV: export what the list shows, and import a file in two steps.
 
-The admin only parses and renders: `aid.lines_csv` writes the file, `aid.lines_import` checks and
-applies it. Between the preview and the confirm step an upload waits on disk under a random token
-that only the uploading session knows, so what is confirmed is exactly what was previewed.
+The admin only parses and renders: `aid.lines.export` writes the file, `aid.lines.importer`
+checks and applies it. Between the preview and the confirm step an upload waits on disk under a
+random token that only the uploading session knows, so what is confirmed is exactly what was
+previewed.
 """
 
 import os
@@ -23,8 +24,8 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from aid.lines_csv import COLUMNS, IGNORED_ON_INPUT, REQUIRED, export_response
-from aid.lines_import import ImportRefused, lines_import
+from aid.lines.export import COLUMNS, IGNORED_ON_INPUT, REQUIRED, export_response
+from aid.lines.importer import ImportRefused, lines_import
 from aid.models import Line
 from ledger.api.csv import csv_lines
 

@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from aid import admin_lines
+from aid.admin import lines as admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.services import (

@@ -3,7 +3,7 @@
 The workbook is typed by hand: dates are Excel serial days, dates or text ("until 7/27/2022",
 "not specified, 03/22"); quantities are numbers or text ("undisclosed", ".", "15.000.00"); a
 dot means "nothing here". Each reader below turns one kind of cell into what the ledger stores,
-or into nothing with a remark that says why, and never guesses. `aid.kiel` maps the rows.
+or into nothing with a remark that says why, and never guesses. `aid.kiel.importer` maps the rows.
 """
 
 import datetime
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pycountry
 
-from aid.lines_parse import source_url
+from aid.lines.parse import source_url
 from aid.models import DatePrecision
 
 MAIN_SHEET = "Bilateral assistance, MAIN DATA"

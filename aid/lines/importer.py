@@ -18,9 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from aid.bulk import New, insert
-from aid.lines_parse import LINE_FIELDS, Catalogue, RowChecker
-from aid.lines_plan import (
+from aid.lines.bulk import New, insert
+from aid.lines.parse import LINE_FIELDS, Catalogue, RowChecker
+from aid.lines.plan import (
     PLEDGE_FIELDS,
     Planner,
     PledgePlan,
@@ -29,7 +29,7 @@ from aid.lines_plan import (
     group_rows,
     in_batches,
 )
-from aid.lines_read import ImportRefused, Problem, check_header, read_table
+from aid.lines.read import ImportRefused, Problem, check_header, read_table
 from aid.models import ItemType, Line, Official, Pledge
 from aid.services import attribute
 from sources.models import PledgeSource, Source

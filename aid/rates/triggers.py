@@ -1,7 +1,7 @@
 """Database triggers that keep `Line.value_eur` in step with every write, whoever writes: the
 services, the importer's bulk inserts (COPY on PostgreSQL), a restore or a hand-written
 statement. Rates change only through `load_rates --ecb`, which converts every line again
-(`aid.fx.convert_lines`).
+(`aid.rates.convert.convert_lines`).
 
 They are (re)installed after every `migrate` (post_migrate), so that a migration which rebuilds
 the table on SQLite, dropping its triggers, cannot leave the column unmaintained.
@@ -16,7 +16,8 @@ RATE = (
 
 
 def value_eur(line: str, day: str, real: bool) -> str:
-    """SQL for the value in EUR of `line` (a row alias) announced on `day`, as `aid.fx` does it."""
+    """SQL for the value in EUR of `line` (a row alias) announced on `day`, as
+    `aid.rates.convert` does it."""
     cast = "CAST({} AS REAL)" if real else "{}"
     rate = cast.format(RATE.format(currency=f"{line}.currency", day=day))
     return (

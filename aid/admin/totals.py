@@ -21,11 +21,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from aid import charts
+from aid.admin import charts
 from aid.api.serializers import TotalsQuerySerializer
 from aid.filters import LineFilterSet
-from aid.fx import ANNOUNCEMENT, is_date
 from aid.models import AidType, Category, Line, Party, Pledge, RateTable, Unit
+from aid.rates.convert import ANNOUNCEMENT, is_date
 from aid.selectors import PERIODS, TotalsQuery, period_sort_key, totals
 
 # What the page shows when it is opened without parameters.
@@ -317,7 +317,7 @@ def table_of(
         for row in donor_rows
         if row.total.amount > 0
     ]
-    # Safe: aid.charts escapes every text it puts in the SVG.
+    # Safe: aid.admin.charts escapes every text it puts in the SVG.
     chart = mark_safe(
         charts.stacked_bars(charts.top(bars, top, "other donors"), series, title=title, axis=axis)
     )

@@ -5,7 +5,7 @@ file and to type its columns, so the schema says only what every export holds: a
 `required` only where the exporter always fills the cell.
 """
 
-from aid.lines_csv import COLUMNS
+from aid.lines.export import COLUMNS
 from aid.models import DatePrecision, Line, Pledge, Unit
 
 PROFILE = "tabular-data-package"

@@ -16,10 +16,10 @@ from itertools import islice
 from django.db import connection
 from django.db.models import Max
 
-from aid.bulk import New
-from aid.lines_csv import PLEDGE_COLUMNS
-from aid.lines_parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
-from aid.lines_read import Problem
+from aid.lines.bulk import New
+from aid.lines.export import PLEDGE_COLUMNS
+from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
+from aid.lines.read import Problem
 from aid.models import Line, Official, Pledge
 from aid.rules import new_line_numbers
 from sources.models import PledgeSource, Source

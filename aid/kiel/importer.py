@@ -16,11 +16,11 @@ from pathlib import Path
 
 from django.db import transaction
 
-from aid import kiel_workbook as kw
 from aid.codes import currencies
-from aid.fx import load_table
-from aid.lines_import import ImportReport, rows_import
+from aid.kiel import workbook as kw
+from aid.lines.importer import ImportReport, rows_import
 from aid.models import DatePrecision, Line
+from aid.rates.convert import load_table
 
 REF_PREFIX = "kiel-r7-"
 RATE_TABLE = "kiel-ust-r7"

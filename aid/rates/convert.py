@@ -15,7 +15,7 @@ from django.db.models import Case, DecimalField, F, Func, OuterRef, Subquery, Va
 from django.db.models.expressions import Expression
 
 from aid.models import ECB, Rate, RateTable
-from aid.triggers import value_eur
+from aid.rates.triggers import value_eur
 
 RATE_FIELD = DecimalField(max_digits=20, decimal_places=8)
 ANNOUNCEMENT = "announcement"
@@ -174,7 +174,7 @@ class Basis:
 def convert_lines(using=None) -> None:
     """Store every line's value in EUR at its announcement date's ECB rate (`Line.value_eur`):
     after the ECB rates changed. Writes of lines and pledges need no call: the database's
-    triggers (`aid.triggers`) convert them with the same division as `Basis.expression` for
+    triggers (`aid.rates.triggers`) convert them with the same division as `Basis.expression` for
     `fx=announcement`, so totals and exports read the stored figure and match a fresh one."""
     db = using or connection
     converted = value_eur("aid_line", "p.announced_on", real=db.vendor == "sqlite")
