@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aid import lines_csv
 from aid.demo.loader import load_demo
+from aid.lines import export as lines_csv
 from aid.lines.export import SourceURLs, export_csv
 from aid.models import Line, Pledge
 from ledger.api.csv import cell, csv_text, text_cells, value_cells

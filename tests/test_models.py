@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from aid.admin import LineForm
+from aid.admin.entry import LineForm
 from aid.models import Category, Line, Official, Party, Pledge
 from sources.models import Source
 from sources.normalise import normalise_url
