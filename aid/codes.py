@@ -20,9 +20,27 @@ def country_parties() -> list[tuple[str, str]]:
     ]
 
 
+# ISO 4217 codes that are not money: precious metals, bond-market units, the IMF's units of
+# account, and the codes for testing and for "no currency". A value in one of them is no value a
+# researcher can add up, so every path that takes a currency refuses them (they are absent below).
+NOT_MONEY = frozenset(
+    {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+)
+
+
 @cache
 def currencies() -> dict[str, str]:
-    return {currency.alpha_3: currency.name for currency in pycountry.currencies}
+    """The ISO 4217 currencies that are money: every path that takes a currency checks this."""
+    return {
+        currency.alpha_3: currency.name
+        for currency in pycountry.currencies
+        if currency.alpha_3 not in NOT_MONEY
+    }
+
+
+def not_money(code: str) -> str:
+    """Why an ISO 4217 code that is not money is refused, for the error message."""
+    return f"is the ISO 4217 code for {pycountry.currencies.get(alpha_3=code).name}, not money"
 
 
 def currency_choices() -> list[tuple[str, str]]:
@@ -33,7 +51,14 @@ def currency_choices() -> list[tuple[str, str]]:
 
 def validate_currency(code: str) -> None:
     # Case is not an error: `Line.clean()` upper-cases the code after the field validators run.
-    if code and code.strip().upper() not in currencies():
+    code = code.strip().upper() if code else code
+    if code in NOT_MONEY:
+        raise ValidationError(
+            "“%(code)s” %(why)s.",
+            code="not_money",
+            params={"code": code, "why": not_money(code)},
+        )
+    if code and code not in currencies():
         raise ValidationError(
             "“%(code)s” is not an ISO 4217 currency code (e.g. EUR, USD, GBP).",
             code="unknown_currency",

@@ -1,13 +1,18 @@
 """Bad input found by probing: each refused with a 4xx naming the field, never a 500, no write."""
 
+from decimal import Decimal
+from io import StringIO
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from knox.models import AuthToken
 from pytest_django.asserts import assertContains
 from rest_framework.test import APIClient
 
-from aid.models import Pledge
+from aid.models import Line, Pledge, RateTable
+from aid.rates.convert import ecb_range
 from aid.services import pledge_withdraw, reason_max_length
 from tests.conftest import row_counts
 from tests.test_import import csv_text, row, run
@@ -145,3 +150,46 @@ def test_admin_user_form_password_change_or_deactivation_revokes_tokens(
     editor = User.objects.get(pk=editor.pk)
     assert not AuthToken.objects.filter(user=editor).exists()
     assert_refused(api)
+
+
+@pytest.mark.parametrize("code", ["XXX", "XTS", "XAU", "XDR", "xbA"])
+def test_an_iso_code_that_is_not_money_is_refused_on_every_path(
+    editor, make_pledge, tmp_path, code
+):
+    line = Line(description="bullion", value=Decimal(5), currency=code, value_basis="stated")
+    with pytest.raises(ValidationError) as refused:
+        line.clean_fields(exclude=["pledge", "category", "line_no"])
+    assert "not money" in str(refused.value.message_dict["currency"])
+
+    before = row_counts()
+    report = run(csv_text(row(value="5", currency=code, value_basis="stated")), editor)
+    assert [(p.column, "not money" in str(p)) for p in report.errors] == [("currency", True)]
+    assert row_counts() == before
+
+    make_pledge()
+    response = APIClient().get("/api/v1/totals/", {"currency": code})
+    assert response.status_code == 400
+    assert "not money" in response.json()["currency"][0]
+
+    rates = tmp_path / "rates.csv"
+    rates.write_text(f"currency,per_eur\nUSD,1.2\n{code},0.0005\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="row 3, column currency"):
+        call_command("load_rates", "bullion", str(rates), stdout=StringIO())
+    assert not RateTable.objects.filter(name="bullion").exists()
+
+
+@pytest.mark.parametrize("day", ["1990-01-01", "2199-12-31"])
+def test_an_fx_date_outside_the_stored_rates_is_a_400_naming_the_range(
+    client, editor, make_pledge, day
+):
+    make_pledge()
+    first, last = ecb_range()
+    response = APIClient().get("/api/v1/totals/", {"fx": day})
+    assert response.status_code == 400
+    assert f"outside the stored ECB rates ({first} to {last})" in response.json()["fx"][0]
+    within = APIClient().get("/api/v1/totals/", {"fx": str(last)})
+    assert within.status_code == 200
+
+    client.force_login(editor)
+    page = client.get("/admin/totals/", {"fx": day})
+    assertContains(page, f"outside the stored ECB rates ({first} to {last})")

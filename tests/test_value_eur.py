@@ -50,7 +50,7 @@ def test_every_write_keeps_the_stored_value_in_eur_in_step(make_pledge, editor, 
             valued("in dollars", "2500000", "USD"),
             valued("in euros", "300", "EUR"),
             valued("no value", None, ""),
-            valued("no rate", "5", "XAU"),  # gold: no ECB rate, so no value in EUR
+            valued("no rate", "5", "UAH"),  # the ECB publishes no hryvnia rate, so no value in EUR
         ]
     )
     assert stale_lines() == []

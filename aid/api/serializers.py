@@ -1,13 +1,16 @@
 """API representations of the aid records. Writes to pledges go through `aid.services`."""
 
+import datetime
+
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import transaction
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from aid.codes import NOT_MONEY, not_money
 from aid.models import ECB, Category, ItemType, Line, Official, Party, Pledge, RateTable
-from aid.rates.convert import ANNOUNCEMENT, is_date
+from aid.rates.convert import ANNOUNCEMENT, ecb_range, is_date
 from aid.selectors import GROUPS, MEASURES, PERIODS, TotalsQuery
 from aid.services import StalePledge, attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source
@@ -285,7 +288,18 @@ class TotalsQuerySerializer(serializers.Serializer):
         return groups
 
     def validate_fx(self, value: str) -> str:
-        if value == ANNOUNCEMENT or is_date(value):
+        if value == ANNOUNCEMENT:
+            return value
+        if is_date(value):
+            # A day outside the rates held would silently take the last rate before it (or none).
+            held = ecb_range()
+            day = datetime.date.fromisoformat(value)
+            if held is None or not held[0] <= day <= held[1]:
+                span = f"{held[0]} to {held[1]}" if held else "none are loaded"
+                raise serializers.ValidationError(
+                    f"{value} is outside the stored ECB rates ({span}); choose a day within them "
+                    "or reload the rates (manage.py load_rates)."
+                )
             return value
         if value == ECB:  # dated: which of its days would a table name mean?
             raise serializers.ValidationError(
@@ -302,6 +316,8 @@ class TotalsQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         currency = attrs["currency"] = attrs["currency"].strip().upper()
+        if currency in NOT_MONEY:
+            raise serializers.ValidationError({"currency": f"{currency} {not_money(currency)}."})
         fx = attrs["fx"]
         table = fx if fx not in (ANNOUNCEMENT,) and not is_date(fx) else ECB
         if (

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from aid.codes import currencies
+from aid.codes import NOT_MONEY, currencies, not_money
 from aid.lines.export import COLUMNS, PLEDGE_COLUMNS
 from aid.lines.read import Problem
 from aid.lines.values import (
@@ -395,6 +395,8 @@ class RowChecker:
         value = line.get("value")
         if value is not None and not code:
             raise Invalid("is required with a value: an ISO 4217 code such as EUR")
+        if code in NOT_MONEY:
+            raise Invalid(not_money(code))
         if code and code not in self.currencies:
             raise Invalid("is not an ISO 4217 currency code (e.g. EUR, USD, GBP)")
         if code and value is None and "value" in line:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from currency_converter import CurrencyConverter
 from django.db import connection, transaction
-from django.db.models import Case, DecimalField, F, Func, OuterRef, Subquery, Value, When
+from django.db.models import Case, DecimalField, F, Func, Max, Min, OuterRef, Subquery, Value, When
 from django.db.models.expressions import Expression
 
 from aid.models import ECB, Rate, RateTable
@@ -183,6 +183,13 @@ def convert_lines(using=None) -> None:
             f"UPDATE aid_line SET value_eur = {converted} FROM aid_pledge p "
             "WHERE p.id = aid_line.pledge_id"
         )
+
+
+def ecb_range() -> tuple[datetime.date, datetime.date] | None:
+    """The first and last day of the stored ECB rates, or None when none are loaded."""
+    days = Rate.objects.filter(table_id=ecb_table_id()).aggregate(Min("date"), Max("date"))
+    first, last = days["date__min"], days["date__max"]
+    return (first, last) if first else None
 
 
 def is_date(text: str) -> bool:
