@@ -160,8 +160,9 @@ def labelled(row: dict, query: TotalsQuery) -> dict:
         # None, not 0, when no line of the group has a quantity: unknown is not zero (rule 2).
         out["quantity"], out["unspecified"] = row["m_quantity"], row["m_unspecified"]
     else:
+        # None, not 0.00, when no line of the group has a known value: "the UK gave €0" is false.
         value = row["m_value"]
-        out["value"] = Decimal(value).quantize(CENT) if value is not None else Decimal("0.00")
+        out["value"] = Decimal(value).quantize(CENT) if value is not None else None
         out["currency"], out["fx"] = query.currency, query.fx
         out["unvalued"], out["unconverted"] = row["m_unvalued"], row["m_unconverted"]
     return out
@@ -207,7 +208,7 @@ def empty_row(keys: dict, period: str, query: TotalsQuery) -> dict:
     if query.measure == "quantity":
         return row | {"quantity": None, "unspecified": 0}
     return row | {
-        "value": Decimal("0.00"),
+        "value": None,
         "currency": query.currency,
         "fx": query.fx,
         "unvalued": 0,

@@ -356,6 +356,9 @@ def test_researchers_question_gives_the_same_rows_as_json_and_csv(demo, db, clie
     ]  # fmt: skip
     assert len(as_csv) == len(answer["rows"])
     for json_row, csv_row in zip(answer["rows"], as_csv, strict=True):
+        if json_row["value"] is None:  # no known value yet: null in JSON, an empty cell in CSV
+            assert csv_row["value"] == "" and json_row["lines"] == json_row["unvalued"]
+            json_row, csv_row = {**json_row, "value": 0}, {**csv_row, "value": "0"}
         for name in ("pledges", "lines", "value", "unvalued", "unconverted"):
             assert NUMBER.fullmatch(csv_row[name]), (name, csv_row[name])
             assert Decimal(csv_row[name]) == Decimal(str(json_row[name])), (name, json_row)
@@ -366,7 +369,7 @@ def test_researchers_question_gives_the_same_rows_as_json_and_csv(demo, db, clie
     plain = client.get(TOTALS, {**RESEARCHER, "cumulative": "false"}).json()
     sums = defaultdict(Decimal)
     for row in plain["rows"]:
-        sums[row["donor"]] += Decimal(str(row["value"]))
+        sums[row["donor"]] += Decimal(str(row["value"] or 0))
     periods = sorted({row["period"] for row in plain["rows"]})
     series = defaultdict(list)
     for row in answer["rows"]:
@@ -375,7 +378,7 @@ def test_researchers_question_gives_the_same_rows_as_json_and_csv(demo, db, clie
     for donor, rows in series.items():
         labels = [row["period"] for row in rows]
         assert labels == periods[periods.index(labels[0]) :], donor
-        assert Decimal(str(rows[-1]["value"])) == sums[donor], donor
+        assert Decimal(str(rows[-1]["value"] or 0)) == sums[donor], donor
     us_eur = sum(line.usd / ecb_rate("USD", line.day) for line in usd_lines())
     assert close(Decimal(str(series["US"][-1]["value"])), us_eur, CENT * len(series["US"]))
     assert close(Decimal(str(answer["total"][0]["value"])), us_eur)  # only the US has values
@@ -414,3 +417,41 @@ def test_a_currency_missing_from_the_named_table_is_a_400(db, client):
     response = client.get(TOTALS, {"fx": "usd-only", "currency": "GBP"})
     assert response.status_code == 400
     assert "usd-only" in response.json()["currency"][0]
+
+
+def test_a_group_with_no_known_value_is_unknown_not_zero(make_pledge, client, editor):
+    """The UK's helicopters have no value: its total is null (an empty CSV cell, "?" in the
+    admin), never 0, and a cumulative series stays null until a value is known."""
+    make_pledge()  # GB, 2022-11-23, three Sea Kings, no value
+    make_pledge(
+        announced_on=datetime.date(2023, 2, 1),
+        lines=[
+            Line(
+                description="ammunition",
+                category=Line.category.field.related_model.objects.get(slug="helicopters"),
+                value=Decimal("1000000"),
+                currency="EUR",
+                value_basis="stated",
+            )
+        ],
+    )
+    by_donor = client.get(TOTALS, {"group_by": "period", "period": "quarter"}).json()["rows"]
+    assert [(row["period"], row["value"], row["unvalued"]) for row in by_donor] == [
+        ("2022-Q4", None, 1),
+        ("2023-Q1", 1000000.0, 0),
+    ]
+    as_csv = csv_of(
+        client.get(TOTALS, {"group_by": "period", "period": "quarter", "format": "csv"})
+    )
+    assert [(row["period"], row["value"]) for row in as_csv] == [
+        ("2022-Q4", ""),
+        ("2023-Q1", "1000000.00"),
+    ]
+    running = client.get(
+        TOTALS, {"group_by": "period", "period": "quarter", "cumulative": "true"}
+    ).json()["rows"]
+    assert [row["value"] for row in running] == [None, 1000000.0]
+
+    client.force_login(editor)
+    page = client.get("/admin/totals/", {"columns": "period", "period": "quarter"})
+    assert '<span class="unknown"' in page.content.decode()

@@ -239,7 +239,8 @@ class Table:
 def cell_of(row: dict, measure: str) -> Cell:
     if measure == "quantity":
         return Cell("quantity", row["quantity"] or 0, row["lines"], row["unspecified"])
-    return Cell("value", row["value"], row["lines"], row["unvalued"], row["unconverted"])
+    amount = row["value"] or 0  # unknown adds nothing; the cell shows "?" when every line is
+    return Cell("value", amount, row["lines"], row["unvalued"], row["unconverted"])
 
 
 def tables(
