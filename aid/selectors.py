@@ -6,8 +6,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
+from django.db import connections
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncQuarter, TruncYear
 
 from aid.models import ItemType, Line
 from aid.rates.convert import ANNOUNCEMENT, Basis
@@ -39,7 +49,7 @@ def item_type_for(text: str) -> ItemType | None:
 
 @dataclass(frozen=True)
 class TotalsQuery:
-    """What to add up and how. Validated by the API's TotalsQuerySerializer."""
+    """What to add up and how. Checked by aid.totals_query.TotalsQuerySerializer."""
 
     group_by: tuple[str, ...] = ()
     period: str = "year"
@@ -103,19 +113,29 @@ def group_expressions(query: TotalsQuery) -> dict:
     }
 
 
-def measures(query: TotalsQuery) -> dict:
-    """Aggregates, named `m_*` so that no name shadows a line field the filters refer to."""
+def measures(query: TotalsQuery, vendor: str) -> dict:
+    """Aggregates, named `m_*` so that no name shadows a line field the filters refer to.
+
+    SQLite adds decimals as binary floats, which lose cents beyond about 10^13: there the whole
+    euros are summed as integers (exact) and the fractions apart, and `labelled` joins them."""
     counts = {"m_pledges": Count("pledge", distinct=True), "m_lines": Count("id")}
     if query.measure == "quantity":
         return counts | {
             "m_quantity": Sum("quantity"),
             "m_unspecified": Count("id", filter=Q(quantity__isnull=True)),
         }
-    return counts | {
-        "m_value": Sum("converted"),
-        "m_unvalued": Count("id", filter=Q(value__isnull=True)),
-        "m_unconverted": Count("id", filter=Q(value__isnull=False, converted__isnull=True)),
-    }
+    value = {"m_value": Sum("converted")}
+    if vendor == "sqlite":
+        whole = Cast("converted", BigIntegerField())
+        value = {"m_value_whole": Sum(whole), "m_value": Sum(F("converted") - whole)}
+    return (
+        counts
+        | value
+        | {
+            "m_unvalued": Count("id", filter=Q(value__isnull=True)),
+            "m_unconverted": Count("id", filter=Q(value__isnull=False, converted__isnull=True)),
+        }
+    )
 
 
 def converted(query: TotalsQuery):
@@ -133,6 +153,7 @@ def totals(lines: QuerySet[Line], query: TotalsQuery) -> list[dict]:
     and, for `cumulative`, runs the sums along the periods of each group.
     """
     keys = query.row_keys()
+    vendor = connections[lines.db].vendor
     expressions = group_expressions(query)
     if query.measure == "value":
         lines = lines.annotate(converted=converted(query))
@@ -141,11 +162,11 @@ def totals(lines: QuerySet[Line], query: TotalsQuery) -> list[dict]:
             lines.order_by()
             .annotate(**{f"key_{key}": expressions[key] for key in keys})
             .values(*[f"key_{key}" for key in keys])
-            .annotate(**measures(query))
+            .annotate(**measures(query, vendor))
             .order_by(*[f"key_{key}" for key in keys])
         )
     else:  # one grand total: `.values()` with no keys would group by every field
-        grouped = [lines.order_by().aggregate(**measures(query))]
+        grouped = [lines.order_by().aggregate(**measures(query, vendor))]
     rows = [labelled(row, query) for row in grouped]
     return list(running(rows, query)) if query.cumulative else rows
 
@@ -162,7 +183,9 @@ def labelled(row: dict, query: TotalsQuery) -> dict:
     else:
         # None, not 0.00, when no line of the group has a known value: "the UK gave €0" is false.
         value = row["m_value"]
-        out["value"] = Decimal(value).quantize(CENT) if value is not None else None
+        if value is not None:
+            value = Decimal(value) + row.get("m_value_whole", 0)
+        out["value"] = value.quantize(CENT) if value is not None else None
         out["currency"], out["fx"] = query.currency, query.fx
         out["unvalued"], out["unconverted"] = row["m_unvalued"], row["m_unconverted"]
     return out

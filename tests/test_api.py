@@ -296,7 +296,7 @@ class TestPledges(ResourceCases):
                 {
                     "item": "Package value",
                     "category": "unallocated",
-                    "value": 1000000.0,
+                    "value": "1000000.00",
                     "currency": "GBP",
                     "value_basis": "stated",
                 },

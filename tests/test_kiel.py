@@ -328,7 +328,7 @@ def reproduction(client, summary: dict, fx: str) -> tuple[Decimal, dict]:
     ledger: dict[tuple[str, str], Decimal] = {}
     for row in response.json()["rows"]:
         key = (row["donor"], kinds[row["category"]])
-        ledger[key] = ledger.get(key, Decimal(0)) + Decimal(str(row["value"]))
+        ledger[key] = ledger.get(key, Decimal(0)) + Decimal(row["value"] or 0)
     kiel: dict[tuple[str, str], Decimal] = {}
     for name, figures in summary.items():
         for kind, figure in figures.items():

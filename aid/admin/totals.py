@@ -22,11 +22,11 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from aid.admin import charts
-from aid.api.serializers import TotalsQuerySerializer
 from aid.filters import LineFilterSet
 from aid.models import AidType, Category, Line, Party, Pledge, RateTable, Unit
 from aid.rates.convert import ANNOUNCEMENT, is_date
 from aid.selectors import PERIODS, TotalsQuery, period_sort_key, totals
+from aid.totals_query import TotalsQuerySerializer
 
 # What the page shows when it is opened without parameters.
 DEFAULTS = {

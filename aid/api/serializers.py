@@ -1,17 +1,12 @@
 """API representations of the aid records. Writes to pledges go through `aid.services`."""
 
-import datetime
-
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import transaction
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from aid.codes import NOT_MONEY, not_money
-from aid.models import ECB, Category, ItemType, Line, Official, Party, Pledge, RateTable
-from aid.rates.convert import ANNOUNCEMENT, ecb_range, is_date
-from aid.selectors import GROUPS, MEASURES, PERIODS, TotalsQuery
+from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.services import StalePledge, attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source
 
@@ -255,92 +250,60 @@ class FlatLineSerializer(serializers.ModelSerializer):
         return [link.source.url for link in line.pledge.source_links.all() if link.source.url]
 
 
-class TotalsQuerySerializer(serializers.Serializer):
-    """The totals endpoint's own parameters (line filters come from LineFilterSet)."""
+def money(**kwargs) -> serializers.DecimalField:
+    """A sum of money as a decimal string with two decimals ("100000000000000.01"): a JSON
+    number is a binary float in most readers, and loses cents beyond about 10^13."""
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=2, coerce_to_string=True, allow_null=True, **kwargs
+    )
 
-    group_by = serializers.CharField(
+
+class TotalsRowSerializer(serializers.Serializer):
+    """One row of totals: the keys asked for in `group_by` (and `unit` for quantities), then the
+    measures. A row carries only its own query's columns, in `aid.selectors.columns` order."""
+
+    donor = serializers.CharField(required=False, help_text="Donor code.")
+    recipient = serializers.CharField(required=False, help_text="Recipient code.")
+    category = serializers.CharField(required=False, allow_null=True, help_text="Slug.")
+    item_type = serializers.CharField(required=False, allow_null=True)
+    official = serializers.CharField(required=False, allow_null=True)
+    status = serializers.CharField(required=False)
+    period = serializers.CharField(required=False, help_text="2022, 2022-Q4 or 2022-11.")
+    unit = serializers.CharField(required=False, help_text="measure=quantity only.")
+    pledges = serializers.IntegerField()
+    lines = serializers.IntegerField()
+    value = money(
         required=False,
-        default="",
-        help_text=f"Comma-separated, any of: {', '.join(GROUPS)}. Empty gives one grand total.",
+        help_text="measure=value: the sum in `currency`, null when no line has a known value.",
     )
-    period = serializers.ChoiceField(choices=list(PERIODS), default="year")
-    category_level = serializers.ChoiceField(
-        choices=[1], required=False, help_text="1 rolls categories up to level 1."
+    currency = serializers.CharField(required=False)
+    fx = serializers.CharField(required=False)
+    unvalued = serializers.IntegerField(required=False, help_text="Lines with no value.")
+    unconverted = serializers.IntegerField(
+        required=False, help_text="Lines with a value but no rate for this basis: not in `value`."
     )
-    measure = serializers.ChoiceField(choices=list(MEASURES), default="value")
-    currency = serializers.CharField(default="EUR", help_text="EUR or any ECB currency.")
-    fx = serializers.CharField(
-        default=ANNOUNCEMENT,
-        help_text="`announcement` (ECB rate of each line's date), a date YYYY-MM-DD (every "
-        "line at that day's ECB rates), or the name of a rate table in the ledger.",
+    quantity = serializers.IntegerField(
+        required=False, allow_null=True, help_text="measure=quantity: null when none is known."
     )
-    cumulative = serializers.BooleanField(default=False, help_text="Running totals along period.")
+    unspecified = serializers.IntegerField(required=False, help_text="Lines with no quantity.")
 
-    def validate_group_by(self, value: str) -> tuple[str, ...]:
-        groups = tuple(name.strip() for name in value.split(",") if name.strip())
-        unknown = [name for name in groups if name not in GROUPS]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}."
-            )
-        if len(set(groups)) != len(groups):
-            raise serializers.ValidationError("A group is named twice.")
-        return groups
+    def to_representation(self, row: dict) -> dict:
+        return {
+            name: None if value is None else self.fields[name].to_representation(value)
+            for name, value in row.items()
+        }
 
-    def validate_fx(self, value: str) -> str:
-        if value == ANNOUNCEMENT:
-            return value
-        if is_date(value):
-            # A day outside the rates held would silently take the last rate before it (or none).
-            held = ecb_range()
-            day = datetime.date.fromisoformat(value)
-            if held is None or not held[0] <= day <= held[1]:
-                span = f"{held[0]} to {held[1]}" if held else "none are loaded"
-                raise serializers.ValidationError(
-                    f"{value} is outside the stored ECB rates ({span}); choose a day within them "
-                    "or reload the rates (manage.py load_rates)."
-                )
-            return value
-        if value == ECB:  # dated: which of its days would a table name mean?
-            raise serializers.ValidationError(
-                "The ECB rates are used by `announcement` (each line's date) or by a date "
-                "YYYY-MM-DD (every line at that day's rates)."
-            )
-        tables = RateTable.objects.filter(dated=False)
-        if not tables.filter(name=value).exists():
-            names = ", ".join(tables.values_list("name", flat=True)) or "none loaded"
-            raise serializers.ValidationError(
-                f"Not `announcement`, a date YYYY-MM-DD or a rate table ({names})."
-            )
-        return value
 
-    def validate(self, attrs):
-        currency = attrs["currency"] = attrs["currency"].strip().upper()
-        if currency in NOT_MONEY:
-            raise serializers.ValidationError({"currency": f"{currency} {not_money(currency)}."})
-        fx = attrs["fx"]
-        table = fx if fx not in (ANNOUNCEMENT,) and not is_date(fx) else ECB
-        if (
-            currency != "EUR"
-            and not RateTable.objects.filter(name=table, rates__currency=currency).exists()
-        ):
-            raise serializers.ValidationError(
-                {"currency": f"No {currency} rate in the table “{table}”."}
-            )
-        if attrs["cumulative"] and "period" not in attrs["group_by"]:
-            raise serializers.ValidationError(
-                {"cumulative": "Cumulative totals run along period: add period to group_by."}
-            )
-        return attrs
+class TotalsSerializer(serializers.Serializer):
+    """The totals answer: what was asked, the rows and the grand total over the same lines."""
 
-    def query(self) -> TotalsQuery:
-        data = self.validated_data
-        return TotalsQuery(
-            group_by=data["group_by"],
-            period=data["period"],
-            category_level=data.get("category_level"),
-            measure=data["measure"],
-            currency=data["currency"],
-            fx=data["fx"],
-            cumulative=data["cumulative"],
-        )
+    measure = serializers.CharField()
+    group_by = serializers.ListField(child=serializers.CharField())
+    period = serializers.CharField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    fx = serializers.CharField(allow_null=True)
+    basis = serializers.CharField(allow_null=True)
+    cumulative = serializers.BooleanField()
+    count = serializers.IntegerField()
+    rows = TotalsRowSerializer(many=True)
+    total = TotalsRowSerializer(many=True)

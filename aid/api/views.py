@@ -19,7 +19,7 @@ from aid.api.serializers import (
     OfficialSerializer,
     PartySerializer,
     PledgeSerializer,
-    TotalsQuerySerializer,
+    TotalsSerializer,
     WithdrawSerializer,
 )
 from aid.filters import (
@@ -36,6 +36,7 @@ from aid.lines.export import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.selectors import TotalsQuery, columns, totals
 from aid.services import StalePledge, pledge_withdraw, pledges_verify
+from aid.totals_query import TotalsQuerySerializer
 from ledger.api.csv import stream_csv
 from ledger.api.permissions import ReadOnly, may
 from ledger.api.schema import LedgerAutoSchema
@@ -229,7 +230,7 @@ class TotalsView(GenericAPIView):
     schema = LedgerAutoSchema()
     pagination_class = None
 
-    @extend_schema(parameters=[TotalsQuerySerializer], filters=True, responses=dict)
+    @extend_schema(parameters=[TotalsQuerySerializer], filters=True, responses=TotalsSerializer)
     def get(self, request):
         params = TotalsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -241,18 +242,16 @@ class TotalsView(GenericAPIView):
             self.filter_queryset(self.get_queryset()),
             TotalsQuery(**{**query.__dict__, "group_by": (), "cumulative": False}),
         )
-        return Response(
-            {
-                "measure": query.measure,
-                "group_by": list(query.group_by),
-                "period": query.period if "period" in query.group_by else None,
-                "currency": query.currency if query.measure == "value" else None,
-                "fx": query.fx if query.measure == "value" else None,
-                "basis": query.basis.describe() if query.measure == "value" else None,
-                "cumulative": query.cumulative,
-                "count": len(rows),
-                "rows": rows,
-                "total": grand,
-            },
-            status=status.HTTP_200_OK,
-        )
+        answer = {
+            "measure": query.measure,
+            "group_by": list(query.group_by),
+            "period": query.period if "period" in query.group_by else None,
+            "currency": query.currency if query.measure == "value" else None,
+            "fx": query.fx if query.measure == "value" else None,
+            "basis": query.basis.describe() if query.measure == "value" else None,
+            "cumulative": query.cumulative,
+            "count": len(rows),
+            "rows": rows,
+            "total": grand,
+        }
+        return Response(TotalsSerializer(answer).data, status=status.HTTP_200_OK)

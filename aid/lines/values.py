@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from aid.models import DatePrecision, Line, Pledge, Unit, first_day
+from aid.models.pledges import MAX_VALUE
 from sources.normalise import normalise_url
 
 DATE_FORMS = [
@@ -29,7 +30,6 @@ QUALIFIERS = Line.Qualifier.values
 UNITS = Unit.values
 BASES = Line.ValueBasis.values
 STATUSES = Pledge.Status.values
-VALUE_DIGITS = Line._meta.get_field("value").max_digits
 is_url = URLValidator(schemes=["http", "https"])
 
 
@@ -137,8 +137,8 @@ def parse_value(text: str) -> Decimal | None:
         raise Invalid("is not a number")
     if value < 0:
         raise Invalid("cannot be negative")
-    if value and value.adjusted() >= VALUE_DIGITS - 2:  # before rounding, which it would overflow
-        raise Invalid(f"is too large (at most {VALUE_DIGITS - 2} digits before the point)")
+    if value > MAX_VALUE:  # before rounding, which a huge value would overflow
+        raise Invalid(f"is too large (at most {MAX_VALUE})")
     cents = value.quantize(CENT)
     if cents != value:
         raise Invalid("has more than 2 decimal places")

@@ -2,6 +2,7 @@
 
 import datetime
 from collections import defaultdict
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,10 @@ from simple_history.models import HistoricalRecords
 from aid.codes import validate_currency
 from aid.models.catalogue import Category, ItemType, Unit
 from aid.models.parties import Official, Party
+
+# SQLite keeps a decimal in 15 significant digits: a larger line value would come back rounded,
+# silently. The cap holds on every database so that the two agree; no real line comes near it.
+MAX_VALUE = Decimal("9999999999999.99")
 
 # Refs travel in CSV files, URLs and spreadsheets: no formula prefixes (`=`), slashes or spaces.
 validate_ref = RegexValidator(
@@ -231,7 +236,10 @@ class Line(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(0, "A value cannot be negative.")],
+        validators=[
+            MinValueValidator(0, "A value cannot be negative."),
+            MaxValueValidator(MAX_VALUE, f"A value must be at most {MAX_VALUE}."),
+        ],
     )
     currency = models.CharField(
         max_length=3, blank=True, validators=[validate_currency], help_text="ISO 4217 code."

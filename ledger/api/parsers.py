@@ -1,6 +1,8 @@
-"""A JSON parser that refuses deeply nested bodies with a 400 instead of a RecursionError."""
+"""A JSON parser that refuses deeply nested bodies with a 400 instead of a RecursionError, and
+reads numbers with a fraction as decimals, so a value sent as a JSON number keeps every cent."""
 
 import json
+from decimal import Decimal
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -47,6 +49,6 @@ class LimitedJSONParser(JSONParser):
         if depth_exceeded(text):
             raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         try:
-            return json.loads(text, parse_constant=drf_json.strict_constant)
+            return json.loads(text, parse_float=Decimal, parse_constant=drf_json.strict_constant)
         except ValueError as error:
             raise ParseError(f"JSON parse error - {error}") from error

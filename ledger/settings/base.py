@@ -203,7 +203,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("LEDGER_API_ANON_RATE", "600/hour")},
     "EXCEPTION_HANDLER": "ledger.api.errors.json_exception_handler",
-    "COERCE_DECIMAL_TO_STRING": False,
+    # Money is a decimal string ("1000000.00"): a binary float loses cents beyond 10^13.
+    "COERCE_DECIMAL_TO_STRING": True,
     "DATE_FORMAT": "iso-8601",
 }
 
