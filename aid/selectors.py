@@ -1,7 +1,6 @@
 """Reads of the ledger that more than one surface needs: the API, CSV output, the admin and the
 importers. `totals` is the one aggregation: everything that reports a sum calls it."""
 
-import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,7 +20,7 @@ from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncQuarter,
 
 from aid.models import ItemType, Line
 from aid.rates.convert import ANNOUNCEMENT, Basis
-from aid.rules import item_type_named
+from aid.rules import item_type_named, period_label
 
 GROUPS = ("donor", "recipient", "category", "item_type", "official", "status", "period")
 PERIODS = {"month": TruncMonth, "quarter": TruncQuarter, "year": TruncYear}
@@ -82,17 +81,6 @@ def columns(query: TotalsQuery) -> list[str]:
         "unvalued",
         "unconverted",
     ]
-
-
-def period_label(day: datetime.date | datetime.datetime | None, period: str) -> str | None:
-    """2022-11 for a month, 2022-Q4 for a quarter, 2022 for a year."""
-    if day is None:
-        return None
-    if period == "month":
-        return f"{day.year}-{day.month:02d}"
-    if period == "quarter":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    return str(day.year)
 
 
 def group_expressions(query: TotalsQuery) -> dict:
@@ -175,7 +163,9 @@ def labelled(row: dict, query: TotalsQuery) -> dict:
     out = {}
     for key in query.row_keys():
         value = row[f"key_{key}"]
-        out[key] = period_label(value, query.period) if key == "period" else value
+        if key == "period" and value is not None:
+            value = period_label(value, query.period)
+        out[key] = value
     out["pledges"], out["lines"] = row["m_pledges"], row["m_lines"]
     if query.measure == "quantity":
         # None, not 0, when no line of the group has a quantity: unknown is not zero (rule 2).

@@ -13,7 +13,8 @@ from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
 from aid.models import Line, Official, Pledge
-from aid.rules import new_line_numbers
+from aid.rules import line_unit, new_line_numbers
+from aid.selectors import item_type_for
 from sources.models import PledgeSource
 
 
@@ -168,6 +169,11 @@ def pledge_save(
     when the stored pledge has another, `StalePledge` is raised and nothing is written; a save
     that changes anything increments it.
     """
+    for line in lines:  # a new line's item type and unit are found as an importer finds them
+        if line.pk is None:
+            if line.item_type_id is None:
+                line.item_type = item_type_for(line.description or "")
+            line.unit = line_unit(line.unit, line.item_type)
     validate_pledge(pledge, lines, links)
     if not pledge.ref:
         pledge.ref = new_ref(pledge)

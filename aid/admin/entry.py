@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from aid.admin import lines as admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
+from aid.rules import DEFAULT_RECIPIENT
 from aid.services import (
     StalePledge,
     check_not_withdrawn_by_save,
@@ -101,6 +102,14 @@ class LineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Most values an editor types are the source's own figure.
         self.fields["value_basis"].initial = Line.ValueBasis.STATED
+
+    def clean(self):
+        """The default basis goes with a value: left as it was on a line without one, it is not
+        the editor's claim, so it is cleared rather than refused (aid.rules.value_basis)."""
+        cleaned = super().clean()
+        if cleaned.get("value") is None and "value_basis" not in self.changed_data:
+            cleaned["value_basis"] = ""
+        return cleaned
 
 
 class AtLeastMinNum:
@@ -267,7 +276,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        ukraine = Party.objects.filter(code="UA").values_list("pk", flat=True).first()
+        ukraine = Party.objects.filter(code=DEFAULT_RECIPIENT).values_list("pk", flat=True).first()
         initial.setdefault("recipient", ukraine)
         return initial
 

@@ -3,10 +3,14 @@
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
+from aid.rules import DEFAULT_RECIPIENT
+from aid.selectors import item_type_for
 from aid.services import StalePledge, attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source
 
@@ -31,6 +35,24 @@ class NaturalKeyField(serializers.SlugRelatedField):
         if isinstance(data, str) and "\x00" in data:
             raise serializers.ValidationError("Null characters are not allowed.")
         return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ItemTypeField(serializers.RelatedField):
+    """An item type by its name or one of its aliases, matched as the importer matches them."""
+
+    queryset = ItemType.objects.all()
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or "\x00" in data:
+            raise serializers.ValidationError("Give an item type's name or alias (text).")
+        item_type = item_type_for(data)
+        if item_type is None:
+            raise serializers.ValidationError(f"No item type is named or aliased “{data}”.")
+        return item_type
+
+    def to_representation(self, value):
+        return value.name
 
 
 class PartySerializer(serializers.ModelSerializer):
@@ -102,9 +124,7 @@ class LineSerializer(serializers.ModelSerializer):
 
     line_no = serializers.IntegerField(required=False, min_value=1)
     item = serializers.CharField(source="description", max_length=500)
-    item_type = NaturalKeyField(
-        slug_field="name", queryset=ItemType.objects.all(), allow_null=True, required=False
-    )
+    item_type = ItemTypeField(allow_null=True, required=False)
     category = NaturalKeyField(
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
     )
@@ -135,7 +155,12 @@ class PledgeSerializer(serializers.ModelSerializer):
     """A pledge with its lines and sources, read and written whole through `pledge_save`."""
 
     donor = NaturalKeyField(slug_field="code", queryset=Party.objects.all())
-    recipient = NaturalKeyField(slug_field="code", queryset=Party.objects.all())
+    recipient = NaturalKeyField(
+        slug_field="code",
+        queryset=Party.objects.all(),
+        default=lambda: Party.objects.filter(code=DEFAULT_RECIPIENT).first(),
+        help_text=f"Party code; {DEFAULT_RECIPIENT} when not given, as in the admin and imports.",
+    )
     official = serializers.PrimaryKeyRelatedField(
         queryset=Official.objects.all(), allow_null=True, required=False
     )
@@ -189,7 +214,8 @@ class PledgeSerializer(serializers.ModelSerializer):
             if line_no is not None and line_no not in stored:
                 errors[f"lines[{number}].line_no"] = [f"This pledge has no line {line_no}."]
                 continue
-            line = stored.get(line_no) or Line()
+            # A new line without a unit takes its item type's, as in an import (aid.rules).
+            line = stored.get(line_no) or Line(unit="")
             for name, value in fields.items():
                 setattr(line, name, value)
             lines.append(line)

@@ -21,6 +21,7 @@ from aid.kiel import workbook as kw
 from aid.lines.importer import ImportReport, rows_import
 from aid.models import DatePrecision, Line
 from aid.rates.convert import load_table
+from aid.rules import DEFAULT_RECIPIENT
 
 REF_PREFIX = "kiel-r7-"
 RATE_TABLE = "kiel-ust-r7"
@@ -246,7 +247,7 @@ class PackageMapper:
                 "pledge_ref": f"{REF_PREFIX}{self.key}",
                 "line_no": str(line_no),
                 "donor": self.donor,
-                "recipient": "UA",
+                "recipient": DEFAULT_RECIPIENT,
                 "announced_on": date.text,
                 "date_precision": date.precision,
                 "source_urls": " ".join(urls),

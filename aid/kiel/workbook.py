@@ -16,6 +16,7 @@ import pycountry
 
 from aid.lines.parse import source_url
 from aid.models import DatePrecision
+from aid.rules import period_label
 
 MAIN_SHEET = "Bilateral assistance, MAIN DATA"
 RATES_SHEET = "Exchange rates"
@@ -104,13 +105,7 @@ class KielDate:
     @property
     def text(self) -> str:
         """The date in the canonical CSV's form for its precision."""
-        if self.precision == DatePrecision.YEAR:
-            return f"{self.day.year}"
-        if self.precision == DatePrecision.QUARTER:
-            return f"{self.day.year}-Q{(self.day.month - 1) // 3 + 1}"
-        if self.precision == DatePrecision.MONTH:
-            return f"{self.day:%Y-%m}"
-        return self.day.isoformat()
+        return period_label(self.day, self.precision)
 
 
 def read_workbook(path: Path | str) -> Workbook:

@@ -176,7 +176,9 @@ def plan(report: ImportReport, header, records, file_source: str, verify: bool) 
     if report.errors:
         return None
     planner = Planner(catalogue, file_source, verify)
-    report.plans = planner.plan(groups, report.warnings)
+    report.plans = planner.plan(groups, report.warnings, report.errors)
+    if report.errors:
+        return None
     writes = planner.writes
     report.sources_created = len(writes.sources) + len(writes.file_sources)
     report.officials_created = len(writes.officials)

@@ -34,9 +34,18 @@ from aid.lines.values import (
     source_url,
     whole_number,
 )
-from aid.models import Category, ItemType, Line, Party, Pledge, Unit
+from aid.models import Category, ItemType, Line, Party, Pledge
 from aid.models.pledges import validate_ref
-from aid.rules import item_type_named, value_basis
+from aid.rules import (
+    Refused,
+    item_type_named,
+    line_category_id,
+    line_unit,
+    quantity_qualifier,
+    recipient_code,
+    value_basis,
+    value_currency,
+)
 from ledger.api.csv import plain_text
 
 # The line's parts: their columns in the order they are checked (later checks read what earlier
@@ -305,7 +314,7 @@ class RowChecker:
         pledge.donor = self.catalogue.party(text)
 
     def check_recipient(self, pledge: PledgeColumns, text: str) -> None:
-        recipient = self.catalogue.party(text or "UA")
+        recipient = self.catalogue.party(recipient_code(text))
         if pledge.donor == recipient:
             raise Invalid("must differ from the donor")
         pledge.recipient = recipient
@@ -360,29 +369,25 @@ class RowChecker:
         line["new_item_type"] = text if text and item_type is None else ""
 
     def check_category(self, line: dict, text: str) -> None:
-        if not text:
-            raise Invalid("is required: a category slug (e.g. artillery)")
-        line["category_id"] = self.catalogue.category(text).pk
+        given = self.catalogue.category(text).pk if text else None
+        line["category_id"] = line_category_id(given, line.get("item_type"))
+        if line["category_id"] is None:
+            raise Invalid("is required unless the item type is known: a slug (e.g. artillery)")
 
     def check_quantity(self, line: dict, text: str) -> None:
         line["quantity"] = parse_quantity(text)
 
     def check_qualifier(self, line: dict, text: str) -> None:
-        quantity = line.get("quantity")
-        qualifier = text.lower() or (
-            Line.Qualifier.EXACT if quantity is not None else Line.Qualifier.UNSPECIFIED
-        )
-        if qualifier not in QUALIFIERS:
+        qualifier = text.lower()
+        if qualifier and qualifier not in QUALIFIERS:
             raise Invalid(f"must be one of {', '.join(QUALIFIERS)}")
-        if quantity is None and qualifier != Line.Qualifier.UNSPECIFIED and "quantity" in line:
-            raise Invalid(f"says {qualifier} but no quantity is given; give one or leave it empty")
-        if quantity is not None and qualifier == Line.Qualifier.UNSPECIFIED:
-            raise Invalid("cannot be unspecified when a quantity is given")
-        line["quantity_qualifier"] = qualifier
+        try:
+            line["quantity_qualifier"] = quantity_qualifier(line.get("quantity"), qualifier)
+        except Refused as refusal:
+            raise Invalid(refusal.message) from None
 
     def check_unit(self, line: dict, text: str) -> None:
-        item_type = line.get("item_type")
-        unit = text.lower() or (item_type.default_unit if item_type else Unit.UNITS)
+        unit = line_unit(text.lower(), line.get("item_type"))
         if unit not in UNITS:
             raise Invalid(f"must be one of {', '.join(UNITS)}")
         line["unit"] = unit
@@ -392,21 +397,20 @@ class RowChecker:
 
     def check_currency(self, line: dict, text: str) -> None:
         code = text.upper()
-        value = line.get("value")
-        if value is not None and not code:
-            raise Invalid("is required with a value: an ISO 4217 code such as EUR")
         if code in NOT_MONEY:
             raise Invalid(not_money(code))
         if code and code not in self.currencies:
             raise Invalid("is not an ISO 4217 currency code (e.g. EUR, USD, GBP)")
-        if code and value is None and "value" in line:
-            raise Invalid("is given but there is no value")
-        line["currency"] = code
+        try:
+            line["currency"] = value_currency(line.get("value"), code)
+        except Refused as refusal:
+            raise Invalid(refusal.message) from None
 
     def check_basis(self, line: dict, text: str) -> None:
         basis = text.lower()
         if basis and basis not in BASES:
             raise Invalid(f"must be one of {', '.join(BASES)}")
-        if basis and line.get("value") is None and "value" in line:
-            raise Invalid("is given but there is no value")
-        line["value_basis"] = value_basis(line.get("value"), basis)
+        try:
+            line["value_basis"] = value_basis(line.get("value"), basis)
+        except Refused as refusal:
+            raise Invalid(refusal.message) from None

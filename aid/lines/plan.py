@@ -21,7 +21,7 @@ from aid.lines.export import PLEDGE_COLUMNS
 from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines.read import Problem
 from aid.models import Line, Official, Pledge
-from aid.rules import new_line_numbers
+from aid.rules import new_line_numbers, number_was_removed, official_title
 from sources.models import PledgeSource, Source
 
 ITEM_TYPE, CATEGORY, UNIT = map(LINE_FIELDS.index, ["item_type_id", "category_id", "unit"])
@@ -143,8 +143,10 @@ class Planner:
         self.file_source: int | New | None = None
         self.new_item_types: dict[str, New] = {}
 
-    def plan(self, groups: dict[str, list[Row]], warnings: list[Problem]) -> list[PledgePlan]:
-        self.warnings = warnings
+    def plan(
+        self, groups: dict[str, list[Row]], warnings: list[Problem], errors: list[Problem]
+    ) -> list[PledgePlan]:
+        self.warnings, self.errors = warnings, errors
         urls = {url for rows in groups.values() for url in rows[0].pledge.urls}
         # Unordered: a model's default ordering would sort, or join the table it sorts by.
         sources = Source.objects.order_by().values_list("url", "pk")
@@ -243,14 +245,14 @@ class Planner:
     def plan_pledge(self, ref: str, rows: list[Row], stored: tuple | None) -> PledgePlan:
         first = rows[0]
         pledge = first.pledge
-        official, official_title = self.official(pledge)
+        official, stored_title = self.official(pledge)
         values = (
             pledge.donor.pk,
             pledge.recipient.pk,
             pledge.announced_on,
             pledge.date_precision,
             official,
-            pledge.official_title or official_title,
+            official_title(pledge.official_title, stored_title),
             pledge.package,
             pledge.status,
             pledge.notes,
@@ -302,6 +304,16 @@ class Planner:
         for row in rows:
             if row.line_no is None:
                 row.line_no = next(numbers)
+            elif number_was_removed(row.line_no, stored, highest):
+                self.errors.append(
+                    Problem(
+                        row.number,
+                        "line_no",
+                        f"line {row.line_no} of pledge {plan.ref} was removed, and a line number "
+                        "is never given to another item: leave line_no empty for a new line",
+                        str(row.line_no),
+                    )
+                )
         for row in rows:
             values = row.line
             if row.new_item_type:

@@ -14,14 +14,9 @@ from django.core.validators import URLValidator
 
 from aid.models import DatePrecision, Line, Pledge, Unit, first_day
 from aid.models.pledges import MAX_VALUE
+from aid.rules import PERIOD_HINT, Refused, parse_period
 from sources.normalise import normalise_url
 
-DATE_FORMS = [
-    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), DatePrecision.DAY),
-    (re.compile(r"(\d{4})-(\d{2})"), DatePrecision.MONTH),
-    (re.compile(r"(\d{4})-Q([1-4])"), DatePrecision.QUARTER),
-    (re.compile(r"(\d{4})"), DatePrecision.YEAR),
-]
 MAX_QUANTITY = 2**31 - 1
 CENT = Decimal("0.01")
 # Each row is checked against these; Django's enums would build the lists again on every access.
@@ -63,7 +58,7 @@ def date_in_precision(text: str, given: str) -> tuple[datetime.date, str]:
     if given and given not in PRECISIONS:
         raise Invalid(f"must be one of {', '.join(PRECISIONS)}", "date_precision")
     if not text:
-        raise Invalid("is required: YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
+        raise Invalid(f"is required: {PERIOD_HINT}")
     date, implied = parse_date(text)
     precision = given or implied
     if implied != DatePrecision.DAY and precision != implied:
@@ -77,22 +72,10 @@ def date_in_precision(text: str, given: str) -> tuple[datetime.date, str]:
 
 
 def parse_date(text: str) -> tuple[datetime.date, str]:
-    for pattern, precision in DATE_FORMS:
-        match = pattern.fullmatch(text)
-        if not match:
-            continue
-        year, *rest = (int(part) for part in match.groups())
-        try:
-            if precision == DatePrecision.DAY:
-                return datetime.date(year, rest[0], rest[1]), precision
-            if precision == DatePrecision.MONTH:
-                return datetime.date(year, rest[0], 1), precision
-            if precision == DatePrecision.QUARTER:
-                return datetime.date(year, (rest[0] - 1) * 3 + 1, 1), precision
-            return datetime.date(year, 1, 1), precision
-        except ValueError:
-            raise Invalid("is not a real date") from None
-    raise Invalid("is not a date: use YYYY-MM-DD, or YYYY-MM, YYYY-Qn or YYYY")
+    try:
+        return parse_period(text)
+    except Refused as refusal:
+        raise Invalid(refusal.message) from None
 
 
 def parse_quantity(text: str) -> int | None:

@@ -145,15 +145,9 @@ class Pledge(models.Model):
     @property
     def announced_label(self) -> str:
         """The date as precisely as the source gives it: 2022-11-23, 2022-11, 2022-Q4 or 2022."""
-        if not self.announced_on:
-            return ""
-        if self.date_precision == DatePrecision.MONTH:
-            return self.announced_on.strftime("%Y-%m")
-        if self.date_precision == DatePrecision.QUARTER:
-            return f"{self.announced_on.year}-Q{(self.announced_on.month - 1) // 3 + 1}"
-        if self.date_precision == DatePrecision.YEAR:
-            return str(self.announced_on.year)
-        return self.announced_on.isoformat()
+        from aid.rules import period_label  # the rules read these models
+
+        return period_label(self.announced_on, self.date_precision) if self.announced_on else ""
 
     def clean(self):
         errors = defaultdict(list)
@@ -175,8 +169,10 @@ class Pledge(models.Model):
             )
         if errors:
             raise ValidationError(dict(errors))
-        if self.official_id and not self.official_title:
-            self.official_title = self.official.title
+        if self.official_id:
+            from aid.rules import official_title
+
+            self.official_title = official_title(self.official_title, self.official.title)
 
 
 class Line(models.Model):
@@ -313,35 +309,28 @@ class Line(models.Model):
         return f"{prefix}{self.quantity:,}"
 
     def clean(self):
-        errors = {}
-        if not self.category_id:
-            if self.item_type_id:
-                self.category_id = self.item_type.category_id
-            else:
-                errors["category"] = "Choose a category, or an item type whose category is used."
-        if self.quantity is None:
-            if self.quantity_qualifier in ("", self.Qualifier.UNSPECIFIED):
-                self.quantity_qualifier = self.Qualifier.UNSPECIFIED
-            else:
-                errors["quantity"] = (
-                    f"The qualifier says “{self.get_quantity_qualifier_display()}” but no "
-                    "quantity is given; give one, or set the qualifier to unspecified."
-                )
-        elif self.quantity_qualifier == self.Qualifier.UNSPECIFIED:
-            errors["quantity_qualifier"] = (
-                "A quantity is given, so the qualifier cannot be unspecified."
-            )
-        elif not self.quantity_qualifier:
-            self.quantity_qualifier = self.Qualifier.EXACT
-        self.currency = (self.currency or "").strip().upper()
-        from aid.rules import value_basis  # the rules read this model
+        from aid.rules import (  # the rules read this model
+            Refused,
+            line_category_id,
+            quantity_qualifier,
+            value_basis,
+            value_currency,
+        )
 
-        self.value_basis = value_basis(self.value, self.value_basis)
-        if self.value is None:
-            if self.currency:
-                errors["currency"] = "A currency is given but no value."
-        else:
-            if not self.currency:
-                errors["currency"] = "Give the currency of the value (ISO 4217, e.g. EUR)."
+        errors = {}
+        item_type = self.item_type if self.item_type_id else None
+        self.category_id = line_category_id(self.category_id, item_type)
+        if self.category_id is None:
+            errors["category"] = "Choose a category, or an item type whose category is used."
+
+        try:
+            self.quantity_qualifier = quantity_qualifier(self.quantity, self.quantity_qualifier)
+        except Refused as refusal:
+            errors[refusal.field] = refusal.message
+        for field, rule in (("currency", value_currency), ("value_basis", value_basis)):
+            try:
+                setattr(self, field, rule(self.value, getattr(self, field) or ""))
+            except Refused as refusal:
+                errors[refusal.field] = refusal.message
         if errors:
             raise ValidationError(errors)
