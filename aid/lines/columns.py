@@ -17,7 +17,7 @@ class OnInput(Enum):
 
     REQUIRED = "required"  # the header must name it
     OPTIONAL = "optional"  # may be left out, or its cells left empty
-    IGNORED = "ignored"  # read by no one: the export computes it, the import recomputes it
+    IGNORED = "ignored"  # the export writes what the ledger holds; the import does not read it
 
 
 class OnExport(Enum):
@@ -30,6 +30,8 @@ class OnExport(Enum):
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the file: what it holds, and what the export and the import do with it."""
+
     name: str
     type: str  # Table Schema type: string, integer, number or date
     meaning: str  # one sentence, the data package's description
@@ -170,7 +172,6 @@ TABLE = (
     ),
 )  # fmt: skip
 
-BY_NAME = {column.name: column for column in TABLE}
 COLUMNS = [column.name for column in TABLE]
 REQUIRED = [column.name for column in TABLE if column.on_input is OnInput.REQUIRED]
 IGNORED_ON_INPUT = [column.name for column in TABLE if column.on_input is OnInput.IGNORED]
