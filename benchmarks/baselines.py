@@ -124,7 +124,7 @@ def export(vendor: str) -> str:
                r.code AS recipient, p.announced_on, p.date_precision, o.name AS official,
                p.official_title, p.package, l.description AS item, t.name AS item_type,
                c.slug AS category, l.quantity, l.quantity_qualifier, l.unit, l.value,
-               l.currency, l.value_basis, {value_eur} AS value_eur, p.status,
+               l.currency, l.value_basis, {value_eur} AS value_eur, p.status, p.review,
                {source_urls(vendor)} AS source_urls, p.notes
         {LINES}
         JOIN aid_party r ON r.id = p.recipient_id

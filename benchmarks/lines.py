@@ -1,7 +1,7 @@
 """Synthetic canonical lines CSV files for the import and export benchmarks.
 
 `python -m benchmarks.lines ROWS -o FILE [--seed N]` writes ROWS lines in the canonical format
-(aid.lines.export.COLUMNS), cell by cell as the exporter writes them (through the same
+(aid.lines.columns.COLUMNS), cell by cell as the exporter writes them (through the same
 `ledger.api.csv.csv_lines`, so text that a spreadsheet would run as a formula gets its leading
 apostrophe, which the import takes away again). It reads the category slugs and the donors' names
 from the database that DATABASE_URL names, which must be migrated.
@@ -302,6 +302,7 @@ class Generator:
             "official_title": title,
             "package": package,
             "status": weighted(rng, STATUSES),
+            "review": "verified",  # the benchmark imports with --verify
             "source_urls": " ".join(source_url(number) for number in urls),
             "notes": notes,
         }
@@ -384,7 +385,7 @@ def source_url(number: int) -> str:
 
 def write(path: Path, rows: int, *, seed: int = SEED) -> int:
     """Write the file (needs Django set up, for the taxonomy and the exporter's CSV writer)."""
-    from aid.lines.export import COLUMNS
+    from aid.lines.columns import COLUMNS
     from aid.models import Category, Party
     from ledger.api.csv import csv_lines
 
@@ -409,7 +410,7 @@ TEXT_COLUMNS = ["official", "official_title", "package", "item", "item_type", "n
 def check(path: Path) -> tuple[list[str], Counter]:
     """Problems with the file by the import's rules (as far as they need no database), and
     counts of what it holds."""
-    from aid.lines.export import COLUMNS, PLEDGE_COLUMNS
+    from aid.lines.columns import COLUMNS, PLEDGE_COLUMNS
 
     problems, seen = [], Counter()
     pledges: dict[str, dict] = {}
@@ -448,7 +449,7 @@ def check(path: Path) -> tuple[list[str], Counter]:
 
 
 def check_row(row: dict) -> Iterator[str]:
-    from aid.lines.export import REQUIRED
+    from aid.lines.columns import REQUIRED
 
     for name in REQUIRED:
         if not row[name]:

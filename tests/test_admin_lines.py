@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from pytest_django.asserts import assertContains, assertNotContains
 
-from aid.lines.export import COLUMNS
+from aid.lines.columns import COLUMNS
 from aid.models import Category, Line, Official, Party, Pledge
 from sources.models import Source
 from tests.conftest import row_counts

@@ -21,7 +21,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle
 
-from aid.lines.export import COLUMNS
+from aid.lines.columns import COLUMNS
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.services import pledge_save, pledge_withdraw, pledges_verify
 from sources.models import PledgeSource, Source

@@ -16,9 +16,8 @@ from django.core.management import CommandError, call_command
 from django.http import StreamingHttpResponse
 from rest_framework.test import APIClient
 
-from aid.lines.datapackage import ENUMS
-from aid.lines.export import COLUMNS
-from aid.models import Category, ItemType, Line, Official, Party
+from aid.lines.columns import COLUMNS
+from aid.models import Category, DatePrecision, ItemType, Line, Official, Party, Pledge, Unit
 from aid.services import pledge_withdraw
 from sources.models import PledgeSource, Source
 
@@ -26,6 +25,15 @@ LINES = "/api/v1/lines/"
 BBC = "https://www.bbc.co.uk/news/uk-63725431"
 GOV = "https://www.gov.uk/government/news/uk-to-send-sea-king-helicopters"
 DOD = "https://www.defense.gov/News/Releases/Release/Article/3252968/"
+# The columns whose values are the model's choices, which the data package lists.
+ENUMS = {
+    "date_precision": DatePrecision.values,
+    "quantity_qualifier": Line.Qualifier.values,
+    "unit": Unit.values,
+    "value_basis": Line.ValueBasis.values,
+    "status": Pledge.Status.values,
+    "review": Pledge.Review.values,
+}
 
 
 @pytest.fixture

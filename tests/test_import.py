@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from aid.lines.export import COLUMNS
+from aid.lines.columns import COLUMNS
 from aid.lines.importer import ImportRefused, lines_import
 from aid.models import ItemAlias, ItemType, Line, Official, Pledge
 from sources.models import PledgeSource, Source

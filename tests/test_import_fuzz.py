@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aid.lines.export import COLUMNS
+from aid.lines.columns import COLUMNS
 from aid.lines.importer import ImportRefused, lines_import
 from tests.conftest import row_counts
 from tests.test_import import csv_text, row

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from aid.lines.export import COLUMNS
+from aid.lines.columns import COLUMNS
 from aid.models import Pledge
 from aid.services import pledge_save
 from tests.conftest import member

@@ -24,7 +24,8 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from aid.lines.export import COLUMNS, IGNORED_ON_INPUT, REQUIRED, export_response
+from aid.lines.columns import COLUMNS, IGNORED_ON_INPUT, REQUIRED
+from aid.lines.export import export_response
 from aid.lines.importer import ImportRefused, lines_import
 from aid.models import Line
 from ledger.api.csv import csv_lines

@@ -5,8 +5,7 @@ file and to type its columns, so the schema says only what every export holds: a
 `required` only where the exporter always fills the cell.
 """
 
-from aid.lines.export import COLUMNS
-from aid.models import DatePrecision, Line, Pledge, Unit
+from aid.lines.columns import TABLE, Column, OnExport
 
 PROFILE = "tabular-data-package"
 RESOURCE = "lines"
@@ -18,68 +17,20 @@ DIALECT = {
     "header": True,
 }
 
-# name: (Table Schema type, description)
-FIELDS = {
-    "pledge_ref": ("string", "The pledge's stable reference; rows sharing it are one pledge."),
-    "line_no": ("integer", "The line's number within its pledge, from 1."),
-    "donor": ("string", "Donor party code: ISO 3166-1 alpha-2 for states, or EU, NATO, ..."),
-    "donor_name": ("string", "The donor's name (ignored on import)."),
-    "recipient": ("string", "Recipient party code (UA unless stated)."),
-    "announced_on": (
-        "date",
-        "Announcement date; for month, quarter or year precision the first day of the period.",
-    ),
-    "date_precision": ("string", "How precisely the source dates the announcement."),
-    "official": ("string", "Name of the announcing official, when the source names one."),
-    "official_title": ("string", "The official's title at the time of the announcement."),
-    "package": ("string", "Name of the aid package, if it has one."),
-    "item": ("string", "The item as the source words it."),
-    "item_type": ("string", "Canonical catalogue item type, when matched."),
-    "category": ("string", "Category slug (level 1 or 2 of the taxonomy)."),
-    "quantity": ("integer", "How many; empty when the source gives no number (not zero)."),
-    "quantity_qualifier": ("string", "How the quantity is stated; unspecified without one."),
-    "unit": ("string", "Unit of the quantity; quantities add up only within one unit."),
-    "value": ("number", "Value as announced, in `currency`; empty when none is given."),
-    "currency": ("string", "ISO 4217 code of `value`."),
-    "value_basis": ("string", "How the value was obtained; empty without a value."),
-    "value_eur": (
-        "number",
-        "`value` in euros at the ECB reference rate of the announcement date, rounded to cents "
-        "(ignored on import).",
-    ),
-    "status": ("string", "The pledge's status."),
-    "source_urls": ("string", "The pledge's source URLs, separated by single spaces."),
-    "notes": ("string", "Notes on the pledge."),
-}
-ENUMS = {
-    "date_precision": DatePrecision.values,
-    "quantity_qualifier": Line.Qualifier.values,
-    "unit": Unit.values,
-    "value_basis": Line.ValueBasis.values,
-    "status": Pledge.Status.values,
-}
-# Cells the exporter fills on every row (the database holds no empty value for them).
-ALWAYS_FILLED = {
-    "pledge_ref", "line_no", "donor", "donor_name", "recipient", "announced_on",
-    "date_precision", "item", "category", "quantity_qualifier", "unit", "status",
-}  # fmt: skip
-EXTRA_CONSTRAINTS = {
-    "quantity": {"minimum": 1},
-    "value": {"minimum": 0},
-    "value_eur": {"minimum": 0},
-    "currency": {"pattern": "[A-Z]{3}"},
-}
 
-
-def field(name: str) -> dict:
-    kind, description = FIELDS[name]
-    constraints = dict(EXTRA_CONSTRAINTS.get(name, {}))
-    if name in ALWAYS_FILLED:
+def field(column: Column) -> dict:
+    """A column as a Table Schema field: `required` only where the export always fills it."""
+    constraints = {}
+    if column.minimum is not None:
+        constraints["minimum"] = column.minimum
+    if column.pattern:
+        constraints["pattern"] = column.pattern
+    if column.on_export is OnExport.ALWAYS:
         constraints["required"] = True
-    if name in ENUMS:
-        constraints["enum"] = list(ENUMS[name])
-    described = {"name": name, "type": kind, "description": description}
-    if kind == "date":
+    if column.choices:
+        constraints["enum"] = list(column.choices)
+    described = {"name": column.name, "type": column.type, "description": column.description}
+    if column.type == "date":
         described["format"] = "default"  # ISO 8601, YYYY-MM-DD
     if constraints:
         described["constraints"] = constraints
@@ -87,9 +38,9 @@ def field(name: str) -> dict:
 
 
 def table_schema() -> dict:
-    """The Table Schema of the canonical lines CSV, one field per column in COLUMNS order."""
+    """The Table Schema of the canonical lines CSV, one field per column in the file's order."""
     return {
-        "fields": [field(name) for name in COLUMNS],
+        "fields": [field(column) for column in TABLE],
         "missingValues": [""],
         "primaryKey": ["pledge_ref", "line_no"],
     }

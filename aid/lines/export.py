@@ -1,4 +1,5 @@
-"""The canonical lines CSV (SPEC "Canonical lines CSV"): its columns and its export.
+"""The canonical lines CSV (SPEC "Canonical lines CSV"): its export, in the columns of
+aid.lines.columns.
 
 One exporter serves the API (`lines/?format=csv`), the admin (an action and a link on the pledge
 list) and `manage.py export_lines`; each hands it a queryset of lines that its own filters chose.
@@ -14,55 +15,20 @@ from itertools import chain, islice
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import StreamingHttpResponse
 
+from aid.lines.columns import COLUMNS, TABLE
 from aid.models import Line
 from ledger.api.csv import csv_text, text_cells, value_cells
 from sources.models import PledgeSource, Source
 
-COLUMNS = [
-    "pledge_ref", "line_no", "donor", "donor_name", "recipient", "announced_on", "date_precision",
-    "official", "official_title", "package", "item", "item_type", "category", "quantity",
-    "quantity_qualifier", "unit", "value", "currency", "value_basis", "value_eur", "status",
-    "source_urls", "notes",
-]  # fmt: skip
-REQUIRED = ["donor", "announced_on", "item", "category", "source_urls"]
-IGNORED_ON_INPUT = ["donor_name", "value_eur"]
-# The columns that describe the pledge rather than the line: equal on every row of one pledge.
-PLEDGE_COLUMNS = [
-    "donor", "recipient", "announced_on", "date_precision", "official", "official_title",
-    "package", "status", "source_urls", "notes",
-]  # fmt: skip
 CENT = Decimal("0.01")
 CHUNK = 2000
 
-# Database fields read for each column (source_urls comes from the pledges' links: SourceURLs).
-# `value_eur` is the stored conversion (SPEC rule 4), which the export rounds to the cent.
-FIELDS = {
-    "pledge_ref": "pledge__ref",
-    "line_no": "line_no",
-    "donor": "pledge__donor__code",
-    "donor_name": "pledge__donor__name",
-    "recipient": "pledge__recipient__code",
-    "announced_on": "pledge__announced_on",
-    "date_precision": "pledge__date_precision",
-    "official": "pledge__official__name",
-    "official_title": "pledge__official_title",
-    "package": "pledge__package",
-    "item": "description",
-    "item_type": "item_type__name",
-    "category": "category__slug",
-    "quantity": "quantity",
-    "quantity_qualifier": "quantity_qualifier",
-    "unit": "unit",
-    "value": "value",
-    "currency": "currency",
-    "value_basis": "value_basis",
-    "value_eur": "value_eur",
-    "status": "pledge__status",
-    "notes": "pledge__notes",
-}
-READ = [name for name in COLUMNS if name != "source_urls"]
+# Read from the database for each column but source_urls, which comes from the pledges' links
+# (SourceURLs). `value_eur` is the stored conversion (SPEC rule 4), rounded to the cent.
+READ = [column.name for column in TABLE if column.read_from]
+FIELDS = [column.read_from for column in TABLE if column.read_from]
 # The columns of numbers and dates, whose text is canonical as Python writes it; the rest is text.
-VALUES = {"line_no", "announced_on", "quantity", "value", "value_eur"}
+VALUES = {column.name for column in TABLE if column.type != "string"}
 PLEDGE_ORDER = ("-pledge__announced_on", "pledge__ref")
 EXPORT_ORDER = (*PLEDGE_ORDER, "line_no")
 
@@ -79,7 +45,7 @@ def export_columns(lines: QuerySet[Line]) -> Iterator[dict[str, Sequence]]:
 
     Two queries, whatever the number of lines: the lines as plain tuples, and their pledges'
     source URLs in the same order (SourceURLs, which looks up by id any pledge it misses)."""
-    values = export_queryset(lines).values_list("pledge_id", *[FIELDS[name] for name in READ])
+    values = export_queryset(lines).values_list("pledge_id", *FIELDS)
     rows = values.iterator(chunk_size=CHUNK)
     sources = SourceURLs(lines)
     while chunk := list(islice(rows, CHUNK)):

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aid.codes import NOT_MONEY, currencies, not_money
-from aid.lines.export import COLUMNS, PLEDGE_COLUMNS
+from aid.lines.columns import COLUMNS, PLEDGE_COLUMNS
 from aid.lines.read import Problem
 from aid.lines.values import (
     BASES,

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Max
 
 from aid.lines.bulk import New
-from aid.lines.export import PLEDGE_COLUMNS
+from aid.lines.columns import PLEDGE_COLUMNS
 from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines.read import Problem
 from aid.models import Line, Official, Pledge

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from aid.lines.export import COLUMNS, REQUIRED
+from aid.lines.columns import COLUMNS, REQUIRED
 
 DELIMITERS = (",", ";", "\t")
 CHUNK = 1 << 20  # bytes decoded at a time to check the encoding
