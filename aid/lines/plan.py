@@ -7,7 +7,6 @@ more than all the rest of an import.
 """
 
 import datetime
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from django.db import connection
 from django.db.models import Max
 
 from aid.lines.bulk import New
-from aid.lines.export import PLEDGE_COLUMNS
 from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines.read import Problem
 from aid.models import Line, Official, Pledge
@@ -79,57 +77,6 @@ class Writes:
     # Pledges the import withdraws (new ones created withdrawn too), by key or `New`, and the
     # first row of each: withdrawing needs a reviewer and a reason, as the withdraw action does.
     withdrawn: dict[int | New, int] = field(default_factory=dict)
-
-
-def derived_ref(pledge: PledgeColumns) -> str:
-    """A row without `pledge_ref` belongs to the pledge its pledge columns describe; the key is
-    derived from them, so that importing the same file again finds the same pledge."""
-    key = "\x1f".join(str(value) for value in pledge.column_values())
-    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:10]
-    return f"{pledge.donor.code}-{pledge.announced_on:%Y}-{digest}"
-
-
-def group_rows(rows: list[Row], errors: list[Problem]) -> dict[str, list[Row]]:
-    """Rows by pledge; a pledge's rows must agree on its columns, and its line numbers differ."""
-    groups: dict[str, list[Row]] = {}
-    refs: dict[PledgeColumns, str] = {}
-    for row in rows:
-        ref = row.ref or refs.get(row.pledge)
-        if not ref:
-            ref = refs[row.pledge] = derived_ref(row.pledge)
-        groups.setdefault(ref, []).append(row)
-    for ref, members in groups.items():
-        first = members[0]
-        for row in members[1:]:
-            if row.pledge is first.pledge:  # spelt alike, so equal
-                continue
-            values, earlier_values = row.pledge.column_values(), first.pledge.column_values()
-            for column, value, earlier in zip(PLEDGE_COLUMNS, values, earlier_values, strict=True):
-                if value != earlier:
-                    errors.append(
-                        Problem(
-                            row.number,
-                            column,
-                            f"contradicts row {first.number} of pledge {ref}, which has "
-                            f"{first.pledge.cell(column)!r}: a pledge's rows must agree on its "
-                            "columns",
-                            row.pledge.cell(column),
-                        )
-                    )
-        numbered: dict[int, Row] = {}
-        for row in members:
-            if row.line_no in numbered:
-                errors.append(
-                    Problem(
-                        row.number,
-                        "line_no",
-                        f"line {row.line_no} of pledge {ref} is already on row "
-                        f"{numbered[row.line_no].number}",
-                    )
-                )
-            elif row.line_no:
-                numbered[row.line_no] = row
-    return groups
 
 
 class Planner:
