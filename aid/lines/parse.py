@@ -117,7 +117,8 @@ class PledgeColumns:
         return self.cells[PLEDGE_POSITIONS[column]]
 
     def column_values(self) -> tuple:
-        """The value of each of PLEDGE_COLUMNS, for comparing the rows of one pledge."""
+        """The value of each of PLEDGE_COLUMNS: what a pledge given without a reference is
+        known by."""
         if self.compared is None:
             self.compared = tuple(self.value(column) for column in PLEDGE_COLUMNS)
         return self.compared
