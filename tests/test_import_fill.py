@@ -141,6 +141,14 @@ def test_a_bad_cell_given_once_is_reported_on_its_row_only(editor):
     assert [(p.row, p.column) for p in report.errors] == [(3, "status")]
 
 
+def test_a_withdrawal_given_once_is_refused_on_the_row_that_gives_it(editor):
+    report = run(csv_text(row(), row(line_no="2"), row(line_no="3", status="withdrawn")), editor)
+    assert messages(report) == [
+        "row 4, column status: withdrawn: you may not withdraw pledges (reviewers may)"
+    ]
+    assert Pledge.objects.count() == 0
+
+
 def test_a_column_empty_on_every_row_means_what_it_means_on_one_row(editor, wallace):
     full = {"official": "Ben Wallace", "package": "Package 6", "status": "delivered"}
     assert run(csv_text(row(**full), row(line_no="2", **full)), editor).ok

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Max
 
 from aid.lines.bulk import New
+from aid.lines.fill import rows_giving
 from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines.read import Problem
 from aid.models import Line, Official, Pledge
@@ -212,11 +213,13 @@ class Planner:
             lines=len(rows),
         )
         withdrawn = pledge.status == Pledge.Status.WITHDRAWN
+        # The row that says so, where a user who may not withdraw is told.
+        withdrawing = rows_giving(rows, "status")[0].number if withdrawn else None
         if stored is None:
             new = New((ref, *values))
             self.writes.pledges_new.append(new)
             if withdrawn:
-                self.writes.withdrawn[new] = first.number
+                self.writes.withdrawn[new] = withdrawing
             self.plan_lines(new, rows, {}, None, plan)
             self.plan_links(ref, new, first, [])
             return plan
@@ -231,7 +234,7 @@ class Planner:
             self.writes.pledges_changed[pk] = values
             plan.action = "update"
             if withdrawn and stored_values[STATUS] != Pledge.Status.WITHDRAWN:
-                self.writes.withdrawn[pk] = first.number
+                self.writes.withdrawn[pk] = withdrawing
         elif rows_changed:
             self.writes.pledges_touched.append(pk)  # a new version, as the admin gives
             plan.action = "update"
