@@ -36,7 +36,7 @@ def derived_ref(pledge: PledgeColumns) -> str:
 def group_rows(rows: list[Row], checker: RowChecker, errors: list[Problem]) -> dict[str, list[Row]]:
     """Rows by pledge, each given the pledge its rows give together; a pledge's line numbers
     differ. Errors are sorted by row and column, as a reader goes through the file."""
-    groups: dict = {}
+    groups: dict[str | tuple[str, ...], list[Row]] = {}  # by ref, or by cells that are wrong
     for row in rows:
         key = row.ref
         if not key:  # the pledge its own cells describe: nothing to fill from other rows
