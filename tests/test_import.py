@@ -152,17 +152,6 @@ def test_every_bad_row_is_reported_not_only_the_first(editor):
     assert Pledge.objects.count() == 0
 
 
-def test_rows_of_one_pledge_must_agree_on_its_columns(editor):
-    text = csv_text(row(), row(line_no="2", announced_on="2022-11-24", package="Package 7"))
-    report = run(text, editor)
-    assert messages(report) == [
-        "row 3, column announced_on: contradicts row 2 of pledge GB-1, which has '2022-11-23': "
-        "a pledge's rows must agree on its columns ('2022-11-24')",
-        "row 3, column package: contradicts row 2 of pledge GB-1, which has '': a pledge's rows "
-        "must agree on its columns ('Package 7')",
-    ]
-
-
 def test_a_line_number_used_twice_in_a_pledge_is_an_error(editor):
     report = run(csv_text(row(line_no="1"), row(line_no="1", item="other")), editor)
     assert messages(report) == ["row 3, column line_no: line 1 of pledge GB-1 is already on row 2"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pycountry
 
-from aid.lines.parse import source_url
+from aid.lines.values import source_url
 from aid.models import DatePrecision
 from aid.rules import period_label
 

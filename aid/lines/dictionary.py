@@ -53,9 +53,9 @@ def columns_markdown() -> str:
     unread = [name for name in pledge if name not in PLEDGE_COLUMNS]  # ignored on input
     rows += [
         "",
-        f"The pledge columns — {listed(pledge)} — describe the pledge, not the line: they are the "
-        "same on every row of one pledge, and the import reports a row that contradicts an "
-        f"earlier row of its pledge in any of them but the ignored {listed(unread, ' and ')}.",
+        f"The pledge columns — {listed(pledge)} — describe the pledge, not the line. An export "
+        "writes them on every row of the pledge; the import reads them from the pledge's rows "
+        f"together, as below (it ignores {listed(unread, ' and ')}).",
     ]
     return "\n".join(rows) + "\n"
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from aid.lines.bulk import New, insert
+from aid.lines.fill import group_rows
 from aid.lines.parse import LINE_FIELDS, Catalogue, RowChecker
 from aid.lines.plan import (
     PLEDGE_FIELDS,
@@ -26,7 +27,6 @@ from aid.lines.plan import (
     PledgePlan,
     Writes,
     batch_size,
-    group_rows,
     in_batches,
 )
 from aid.lines.read import ImportRefused, Problem, check_header, read_table
@@ -171,8 +171,9 @@ def rows_import(
 def plan(report: ImportReport, header, records, file_source: str, verify: bool) -> Writes | None:
     """Check the records and plan their writes; None when any is wrong."""
     catalogue = Catalogue.load()
-    rows, report.rows = RowChecker(header, catalogue).check_all(records, report.errors)
-    groups = group_rows(rows, report.errors)
+    checker = RowChecker(header, catalogue)
+    rows, report.rows = checker.check_all(records, report.errors)
+    groups = group_rows(rows, checker, report.errors)
     if report.errors:
         return None
     planner = Planner(catalogue, file_source, verify)

@@ -31,7 +31,7 @@ from aid.lines.values import (
     date_in_precision,
     parse_quantity,
     parse_value,
-    source_url,
+    source_urls,
     whole_number,
 )
 from aid.models import Category, ItemType, Line, Party, Pledge
@@ -106,16 +106,16 @@ class Catalogue:
 
 
 class PledgeColumns:
-    """A pledge's columns as rows spell them, checked once for all the rows that spell them
-    alike (a pledge's rows repeat them, and so its checks would be repeated)."""
+    """A pledge's columns as its rows give them together, checked once for every pledge whose
+    rows give them alike (a pledge's rows repeat them, and so its checks would be repeated)."""
 
     __slots__ = (
         "announced_on", "cells", "compared", "date_precision", "donor", "notes", "official",
         "official_title", "package", "problems", "recipient", "status", "urls",
     )  # fmt: skip
 
-    def __init__(self, spelt: tuple[str, ...]):
-        self.cells = tuple(map(cell_text, spelt))  # of PLEDGE_COLUMNS
+    def __init__(self, cells: tuple[str, ...]):
+        self.cells = cells  # of PLEDGE_COLUMNS, as `cell_text` reads them
         self.problems: list[tuple[str, str, str]] = []  # (column, message, cell)
         self.donor: Party | None = None
         self.official: tuple[str, str] | None = None  # (name, title as the row gives it)
@@ -126,7 +126,8 @@ class PledgeColumns:
         return self.cells[PLEDGE_POSITIONS[column]]
 
     def column_values(self) -> tuple:
-        """The value of each of PLEDGE_COLUMNS, for comparing the rows of one pledge."""
+        """The value of each of PLEDGE_COLUMNS: what a pledge given without a reference is
+        known by."""
         if self.compared is None:
             self.compared = tuple(self.value(column) for column in PLEDGE_COLUMNS)
         return self.compared
@@ -141,14 +142,16 @@ class PledgeColumns:
 
 
 class Row:
-    """One checked record: the pledge it belongs to and the line it describes."""
+    """One checked record: its pledge's cells, the pledge once its rows are grouped, and the
+    line it describes (None when the line's cells are wrong)."""
 
-    __slots__ = ("line", "line_no", "new_item_type", "number", "pledge", "ref")
+    __slots__ = ("cells", "line", "line_no", "new_item_type", "number", "pledge", "ref")
 
-    def __init__(self, number, ref, line_no, pledge, line, new_item_type):
+    def __init__(self, number, ref, line_no, cells, line, new_item_type):
         self.number, self.ref, self.line_no = number, ref, line_no
-        self.pledge: PledgeColumns = pledge
-        self.line: tuple = line  # values of LINE_FIELDS
+        self.cells: tuple[str, ...] = cells  # of PLEDGE_COLUMNS, as this row gives them
+        self.pledge: PledgeColumns | None = None
+        self.line: tuple | None = line  # values of LINE_FIELDS
         self.new_item_type: str = new_item_type  # named by the row, not yet in the catalogue
 
 
@@ -209,6 +212,7 @@ class RowChecker:
         self.ref_length = Pledge._meta.get_field("ref").max_length
         self.line_no_at = positions.get("line_no", self.width)
         self.pledge_cells = itemgetter(*[positions.get(c, self.width) for c in PLEDGE_COLUMNS])
+        self.spellings: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per spelling
         self.pledges: dict[tuple[str, ...], PledgeColumns] = {}
         self.catalogue = catalogue
         self.today = timezone.localdate()
@@ -241,6 +245,8 @@ class RowChecker:
         return rows, count
 
     def check(self, number: int, cells: list[str], problems: list[Problem]) -> Row | None:
+        """The row, its pledge's cells left to check with the pledge's other rows; None for a
+        record too wide to read."""
         width = self.width
         if len(cells) != width or self.absent:
             if len(cells) > width and any(cell.strip() for cell in cells[width:]):
@@ -253,11 +259,13 @@ class RowChecker:
         ref = cell_text(cells[self.ref_at])
         if len(ref) > self.ref_length:
             problems.append(Problem(number, "pledge_ref", "is longer than 64 characters", ref))
+            ref = ""  # the row's pledge columns are still checked, on their own
         elif ref:
             try:
                 validate_ref(ref)
             except ValidationError as error:
                 problems.append(Problem(number, "pledge_ref", error.messages[0], ref))
+                ref = ""
         line_no = cell_text(cells[self.line_no_at])
         if line_no:
             given = whole_number(line_no) if line_no.isdecimal() else 0
@@ -266,33 +274,33 @@ class RowChecker:
             else:
                 message = "must be a whole number from 1, or empty"
                 problems.append(Problem(number, "line_no", message, line_no))
+                line_no = None
         spelt = self.pledge_cells(cells)
-        pledge = self.pledges.get(spelt)
-        if pledge is None:
-            pledge = self.pledges[spelt] = self.check_pledge(spelt)
+        pledge_cells = self.spellings.get(spelt)
+        if pledge_cells is None:
+            pledge_cells = self.spellings[spelt] = tuple(map(cell_text, spelt))
         item, quantity, value = (
             self.item.check(cells),
             self.quantity.check(cells),
             self.value.check(cells),
         )
-        if (
-            len(problems) > before
-            or pledge.problems
-            or item.problems
-            or quantity.problems
-            or value.problems
-        ):
-            line = sorted(
-                item.problems + quantity.problems + value.problems, key=lambda p: ORDER[p[0]]
-            )
-            for column, message, text in pledge.problems + line:
-                problems.append(Problem(number, column, message, text))
-            return None
         line = item.values + quantity.values + value.values
-        return Row(number, ref, line_no or None, pledge, line, item.new_item_type)
+        if item.problems or quantity.problems or value.problems or len(problems) > before:
+            line = None
+            wrong = item.problems + quantity.problems + value.problems
+            for column, message, text in sorted(wrong, key=lambda p: ORDER[p[0]]):
+                problems.append(Problem(number, column, message, text))
+        return Row(number, ref, line_no or None, pledge_cells, line, item.new_item_type)
 
-    def check_pledge(self, spelt: tuple[str, ...]) -> PledgeColumns:
-        pledge = PledgeColumns(spelt)
+    def pledge(self, cells: tuple[str, ...]) -> PledgeColumns:
+        """The pledge these cells give, checked once however many pledges give them alike."""
+        pledge = self.pledges.get(cells)
+        if pledge is None:
+            pledge = self.pledges[cells] = self.check_pledge(cells)
+        return pledge
+
+    def check_pledge(self, cells: tuple[str, ...]) -> PledgeColumns:
+        pledge = PledgeColumns(cells)
         for column, check in self.pledge_checks:
             try:
                 check(pledge, pledge.cell(column))
@@ -340,16 +348,7 @@ class RowChecker:
         pledge.status = status
 
     def check_urls(self, pledge: PledgeColumns, text: str) -> None:
-        urls = []
-        for url in text.split():
-            normalised = source_url(url)
-            if normalised is None:
-                raise Invalid(f"“{url}” is not a valid http(s) URL")
-            if len(normalised) > 2000:
-                raise Invalid("a URL is longer than 2,000 characters")
-            if normalised not in urls:
-                urls.append(normalised)
-        pledge.urls = tuple(urls)
+        pledge.urls = source_urls(text)
 
     def check_item(self, line: dict, text: str) -> None:
         if not text:

@@ -7,7 +7,6 @@ more than all the rest of an import.
 """
 
 import datetime
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from django.db import connection
 from django.db.models import Max
 
 from aid.lines.bulk import New
-from aid.lines.columns import PLEDGE_COLUMNS
+from aid.lines.fill import rows_giving
 from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines.read import Problem
 from aid.models import Line, Official, Pledge
@@ -79,57 +78,6 @@ class Writes:
     # Pledges the import withdraws (new ones created withdrawn too), by key or `New`, and the
     # first row of each: withdrawing needs a reviewer and a reason, as the withdraw action does.
     withdrawn: dict[int | New, int] = field(default_factory=dict)
-
-
-def derived_ref(pledge: PledgeColumns) -> str:
-    """A row without `pledge_ref` belongs to the pledge its pledge columns describe; the key is
-    derived from them, so that importing the same file again finds the same pledge."""
-    key = "\x1f".join(str(value) for value in pledge.column_values())
-    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:10]
-    return f"{pledge.donor.code}-{pledge.announced_on:%Y}-{digest}"
-
-
-def group_rows(rows: list[Row], errors: list[Problem]) -> dict[str, list[Row]]:
-    """Rows by pledge; a pledge's rows must agree on its columns, and its line numbers differ."""
-    groups: dict[str, list[Row]] = {}
-    refs: dict[PledgeColumns, str] = {}
-    for row in rows:
-        ref = row.ref or refs.get(row.pledge)
-        if not ref:
-            ref = refs[row.pledge] = derived_ref(row.pledge)
-        groups.setdefault(ref, []).append(row)
-    for ref, members in groups.items():
-        first = members[0]
-        for row in members[1:]:
-            if row.pledge is first.pledge:  # spelt alike, so equal
-                continue
-            values, earlier_values = row.pledge.column_values(), first.pledge.column_values()
-            for column, value, earlier in zip(PLEDGE_COLUMNS, values, earlier_values, strict=True):
-                if value != earlier:
-                    errors.append(
-                        Problem(
-                            row.number,
-                            column,
-                            f"contradicts row {first.number} of pledge {ref}, which has "
-                            f"{first.pledge.cell(column)!r}: a pledge's rows must agree on its "
-                            "columns",
-                            row.pledge.cell(column),
-                        )
-                    )
-        numbered: dict[int, Row] = {}
-        for row in members:
-            if row.line_no in numbered:
-                errors.append(
-                    Problem(
-                        row.number,
-                        "line_no",
-                        f"line {row.line_no} of pledge {ref} is already on row "
-                        f"{numbered[row.line_no].number}",
-                    )
-                )
-            elif row.line_no:
-                numbered[row.line_no] = row
-    return groups
 
 
 class Planner:
@@ -267,11 +215,13 @@ class Planner:
             lines=len(rows),
         )
         withdrawn = pledge.status == Pledge.Status.WITHDRAWN
+        # The row that says so, where a user who may not withdraw is told.
+        withdrawing = rows_giving(rows, "status")[0].number if withdrawn else None
         if stored is None:
             new = New((ref, *values))
             self.writes.pledges_new.append(new)
             if withdrawn:
-                self.writes.withdrawn[new] = first.number
+                self.writes.withdrawn[new] = withdrawing
             self.plan_lines(new, rows, {}, None, plan)
             self.plan_links(ref, new, first, [])
             return plan
@@ -286,7 +236,7 @@ class Planner:
             self.writes.pledges_changed[pk] = values
             plan.action = "update"
             if withdrawn and stored_values[STATUS] != Pledge.Status.WITHDRAWN:
-                self.writes.withdrawn[pk] = first.number
+                self.writes.withdrawn[pk] = withdrawing
         elif rows_changed:
             self.writes.pledges_touched.append(pk)  # a new version, as the admin gives
             plan.action = "update"

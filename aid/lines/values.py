@@ -51,6 +51,20 @@ def source_url(url: str) -> str | None:
         return None
 
 
+def source_urls(text: str) -> tuple[str, ...]:
+    """The URLs of a `source_urls` cell, normalised, each once, in the order the cell gives them."""
+    urls = []
+    for url in text.split():
+        normalised = source_url(url)
+        if normalised is None:
+            raise Invalid(f"“{url}” is not a valid http(s) URL")
+        if len(normalised) > 2000:
+            raise Invalid("a URL is longer than 2,000 characters")
+        if normalised not in urls:
+            urls.append(normalised)
+    return tuple(urls)
+
+
 @lru_cache(maxsize=4096)
 def date_in_precision(text: str, given: str) -> tuple[datetime.date, str]:
     """The date an `announced_on` cell names and its precision, which `given` (the lower-cased
