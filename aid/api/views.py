@@ -209,7 +209,7 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
         ),
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer], pagination_class=None)
-    def datapackage(self, request):
+    def datapackage(self, request, format=None):  # `format`: the route's .json suffix
         """Describe the lines CSV of these filters as a Frictionless Data package, so that tools
         can validate and type the file."""
         self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here too
