@@ -154,7 +154,7 @@ def leaks(answer: Answer) -> list[str]:
 
 
 def reversed_urls(route: Route, **parameters) -> list[str]:
-    """The route's URLs for these parameters: one a format when it takes one."""
+    """The route's URLs for these parameters: one per format when it takes a format."""
     if "format" not in route.parameters:
         return [reverse(route.name, kwargs=parameters)]
     return [reverse(route.name, kwargs={**parameters, "format": name}) for name in FORMATS]
@@ -162,7 +162,7 @@ def reversed_urls(route: Route, **parameters) -> list[str]:
 
 class Crawl:
     def __init__(self, client):
-        client.raise_request_exception = False  # a server error is one more problem to report
+        client.raise_request_exception = False  # so that `get` names the URL of a server error
         self.client = client
         self.problems: list[str] = []
         self.requests = 0
