@@ -3,7 +3,9 @@ totals page all filter through these, so `?donor=GB` means the same thing everyw
 
 Unknown codes and malformed values are errors that name the parameter (a 400 in the API), never a
 silently empty result. Withdrawn pledges are left out unless `status` asks for them, drafts
-unless `review` does, which only signed-in staff may (docs/operations.md, "Roles").
+unless `review` does, which only those `aid.selectors.sees_drafts` lets see them may
+(docs/operations.md, "Roles"). The rows a FilterSet narrows are the viewer's to begin with: views
+hand it `visible_pledges` or `visible_lines`.
 """
 
 import django_filters as filters
@@ -14,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from aid.models import AidType, Category, ItemAlias, ItemType, Line, Official, Party, Pledge
+from aid.selectors import sees_drafts
 from sources.models import PledgeSource, Source
 from sources.normalise import normalise_url
 
@@ -65,24 +68,6 @@ def validate_url(value: str) -> None:
         normalise_url(value)
     except ValueError as error:
         raise ValidationError(f"Enter a valid URL ({error}).") from None
-
-
-def sees_drafts(request) -> bool:
-    """Drafts are for the team: signed-in staff who may view pledges. No request means a
-    command run by whoever runs the server, who sees everything."""
-    if request is None:
-        return True
-    user = request.user
-    return user.is_authenticated and user.is_staff and user.has_perm("aid.view_pledge")
-
-
-def visible_pledges(request):
-    """The pledges this request may know of: all of them for the team, verified ones for anyone
-    else. Reads that reach pledges through another record (a source's citations) start here, so
-    a draft's id or ref never shows, and asking for it answers as for a ref that does not exist."""
-    if sees_drafts(request):
-        return Pledge.objects.all()
-    return Pledge.objects.filter(review=Pledge.Review.VERIFIED)
 
 
 class StableOrderingFilter(filters.OrderingFilter):

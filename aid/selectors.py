@@ -1,5 +1,9 @@
 """Reads of the ledger that more than one surface needs: the API, CSV output, the admin and the
-importers. `totals` is the one aggregation: everything that reports a sum calls it."""
+importers. `totals` is the one aggregation: everything that reports a sum calls it.
+
+Who may see what is decided here once: every read for a requester starts from `visible_pledges`,
+`visible_lines` or `visible_citations`, so a draft's id or ref never reaches the public, and
+asking for one answers as for a record that does not exist."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,15 +22,46 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncQuarter, TruncYear
 
-from aid.models import ItemType, Line
+from aid.models import ItemType, Line, Pledge
 from aid.rates.convert import ANNOUNCEMENT, Basis
 from aid.rules import item_type_named, period_label
+from sources.models import PledgeSource
 
 GROUPS = ("donor", "recipient", "category", "item_type", "official", "status", "period")
 PERIODS = {"month": TruncMonth, "quarter": TruncQuarter, "year": TruncYear}
 MEASURES = ("value", "quantity")
 CENT = Decimal("0.01")
 CONVERTED = DecimalField(max_digits=32, decimal_places=8)
+
+
+def sees_drafts(reader) -> bool:
+    """Drafts are for the team: signed-in staff who may view pledges. `reader` is a user or a
+    request; None means a command run by whoever runs the server, who sees everything."""
+    if reader is None:
+        return True
+    user = getattr(reader, "user", reader)
+    return user.is_authenticated and user.is_staff and user.has_perm("aid.view_pledge")
+
+
+def visible_pledges(reader) -> QuerySet[Pledge]:
+    """The pledges `reader` may know of: all of them for the team, verified ones for anyone else."""
+    if sees_drafts(reader):
+        return Pledge.objects.all()
+    return Pledge.objects.filter(review=Pledge.Review.VERIFIED)
+
+
+def visible_lines(reader) -> QuerySet[Line]:
+    """The lines of the pledges `reader` may know of."""
+    if sees_drafts(reader):
+        return Line.objects.all()
+    return Line.objects.filter(pledge__review=Pledge.Review.VERIFIED)
+
+
+def visible_citations(reader) -> QuerySet[PledgeSource]:
+    """The links between sources and the pledges `reader` may know of: what a source supports."""
+    if sees_drafts(reader):
+        return PledgeSource.objects.all()
+    return PledgeSource.objects.filter(pledge__review=Pledge.Review.VERIFIED)
 
 
 def item_type_for(text: str) -> ItemType | None:

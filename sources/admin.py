@@ -2,11 +2,13 @@
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from aid.selectors import visible_citations
 from sources.models import PledgeSource, Source
 from sources.normalise import normalise_url
 from sources.services import source_save
@@ -56,7 +58,8 @@ class SupportedPledgeInline(admin.TabularInline):
     verbose_name_plural = "pledges supported by this source"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("pledge__donor")
+        cited = super().get_queryset(request) & visible_citations(request)
+        return cited.select_related("pledge__donor")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -84,7 +87,15 @@ class SourceAdmin(SimpleHistoryAdmin):
     inlines = [SupportedPledgeInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(pledge_count=Count("pledge_links"))
+        """Each source with the number of pledges it supports that this user may see."""
+        supported = (
+            visible_citations(request)
+            .filter(source=OuterRef("pk"))
+            .values("source")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return super().get_queryset(request).annotate(pledge_count=Coalesce(Subquery(supported), 0))
 
     @admin.display(description="pledges", ordering="pledge_count")
     def pledge_count(self, source):

@@ -3,7 +3,8 @@
 import django_filters as filters
 from django.db.models import Q
 
-from aid.filters import StableOrderingFilter, validate_url, visible_pledges
+from aid.filters import StableOrderingFilter, validate_url
+from aid.selectors import visible_pledges
 from sources.models import Source
 from sources.normalise import normalise_url
 

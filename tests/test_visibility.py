@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth.models import Permission, User
 
 from aid.models import Pledge
 
@@ -61,3 +62,40 @@ def test_staff_still_see_what_a_source_supports_drafts_included(client, editor, 
     assert sorted(source["pledges"]) == sorted([draft.pk, published.pk])
     assert client.get(f"{SOURCES}?pledge={draft.ref}").json()["count"] == 1
     assert Pledge.objects.get(pk=draft.pk).review == Pledge.Review.DRAFT
+
+
+def user_with(username: str, *codenames: str, is_staff: bool = False) -> User:
+    user = User.objects.create_user(username, password=f"{username}-pass-123", is_staff=is_staff)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def test_a_source_writer_who_may_not_see_drafts_is_answered_without_them(client, draft, published):
+    """A write's answer is a read: it lists what the writer may see, not what the source cites."""
+    client.force_login(user_with("sourcer", "view_source", "change_source"))
+    [source] = client.get(SOURCES).json()["results"]
+    response = client.patch(
+        f"{SOURCES}{source['id']}/", {"title": "Retitled"}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "Retitled"
+    assert response.json()["pledges"] == [published.pk]
+
+
+def test_the_source_admin_counts_and_lists_only_pledges_the_user_may_see(client, draft, published):
+    client.force_login(user_with("librarian", "view_source", "view_pledgesource", is_staff=True))
+    changelist = client.get("/admin/sources/source/")
+    assert changelist.status_code == 200
+    assert [source.pledge_count for source in changelist.context["cl"].result_list] == [1]
+    page = client.get(f"/admin/sources/source/{draft.source_links.get().source_id}/change/")
+    assert page.status_code == 200
+    assert f"/admin/aid/pledge/{published.pk}/change/" in page.content.decode()
+    assert f"/admin/aid/pledge/{draft.pk}/change/" not in page.content.decode()
+
+
+def test_the_team_sees_in_the_source_admin_the_drafts_a_source_supports(
+    client, editor, draft, published
+):
+    client.force_login(editor)
+    changelist = client.get("/admin/sources/source/")
+    assert [source.pledge_count for source in changelist.context["cl"].result_list] == [2]

@@ -14,6 +14,7 @@ from aid.admin import lines as admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.rules import DEFAULT_RECIPIENT
+from aid.selectors import visible_pledges
 from aid.services import (
     StalePledge,
     check_not_withdrawn_by_save,
@@ -269,7 +270,8 @@ class PledgeAdmin(SimpleHistoryAdmin):
         css = {"all": ["aid/pledge-form.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("lines__item_type")
+        pledges = super().get_queryset(request) & visible_pledges(request)
+        return pledges.prefetch_related("lines__item_type")
 
     def get_urls(self):
         return admin_lines.urls(self) + super().get_urls()

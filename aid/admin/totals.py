@@ -23,9 +23,9 @@ from django.utils.safestring import mark_safe
 
 from aid.admin import charts
 from aid.filters import LineFilterSet
-from aid.models import AidType, Category, Line, Party, Pledge, RateTable, Unit
+from aid.models import AidType, Category, Party, Pledge, RateTable, Unit
 from aid.rates.convert import ANNOUNCEMENT, is_date
-from aid.selectors import PERIODS, TotalsQuery, period_sort_key, totals
+from aid.selectors import PERIODS, TotalsQuery, period_sort_key, totals, visible_lines
 from aid.totals_query import TotalsQuerySerializer
 
 # What the page shows when it is opened without parameters.
@@ -400,7 +400,7 @@ def totals_page(request):
     if errors:
         return TemplateResponse(request, "admin/aid/totals.html", context)
     api = api_parameters(data)
-    filterset = LineFilterSet(data=api, queryset=Line.objects.all(), request=request)
+    filterset = LineFilterSet(data=api, queryset=visible_lines(request), request=request)
     query_params = TotalsQuerySerializer(data=api)
     if not filterset.is_valid():
         errors += error_messages(filterset.errors, form)

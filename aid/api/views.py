@@ -29,19 +29,24 @@ from aid.filters import (
     OfficialFilterSet,
     PartyFilterSet,
     PledgeFilterSet,
-    sees_drafts,
 )
 from aid.lines.datapackage import descriptor
 from aid.lines.export import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
-from aid.selectors import TotalsQuery, columns, totals
+from aid.selectors import (
+    TotalsQuery,
+    columns,
+    totals,
+    visible_citations,
+    visible_lines,
+    visible_pledges,
+)
 from aid.services import StalePledge, pledge_withdraw, pledges_verify
 from aid.totals_query import TotalsQuerySerializer
 from ledger.api.csv import stream_csv
 from ledger.api.permissions import ReadOnly, may
 from ledger.api.schema import LedgerAutoSchema
 from ledger.api.viewsets import CSVListMixin, LedgerViewSet
-from sources.models import PledgeSource
 
 
 class PartyViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
@@ -90,18 +95,18 @@ class PledgeViewSet(LedgerViewSet):
     csv_name = "pledges"
 
     def get_queryset(self):
-        pledges = (
-            Pledge.objects.select_related("donor", "recipient", "official", "reviewed_by")
+        """The reader's pledges: a draft's own URL finds it for the team only, and answers anyone
+        else as a pledge that does not exist (lists also filter by `review`)."""
+        citations = visible_citations(self.request).select_related("source")
+        return (
+            visible_pledges(self.request)
+            .select_related("donor", "recipient", "official", "reviewed_by")
             .prefetch_related(
                 Prefetch("lines", Line.objects.select_related("item_type", "category")),
-                Prefetch("source_links", PledgeSource.objects.select_related("source")),
+                Prefetch("source_links", citations),
             )
             .order_by("-announced_on", "-id")
         )
-        # A draft's own URL finds it for the team only (lists filter by `review`).
-        if sees_drafts(self.request):
-            return pledges
-        return pledges.filter(review=Pledge.Review.VERIFIED)
 
     def retrieve(self, request, *args, **kwargs):
         pledge = self.get_object()
@@ -181,22 +186,19 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
     csv_name = "lines"
 
     def get_queryset(self):
-        lines = (
-            Line.objects.select_related(
+        citations = visible_citations(self.request).select_related("source")
+        return (
+            visible_lines(self.request)
+            .select_related(
                 "pledge__donor", "pledge__recipient", "pledge__official", "item_type", "category"
             )
-            .prefetch_related(
-                Prefetch("pledge__source_links", PledgeSource.objects.select_related("source"))
-            )
+            .prefetch_related(Prefetch("pledge__source_links", citations))
             .order_by(*EXPORT_ORDER)  # the CSV's order: both list the same rows alike
         )
-        if sees_drafts(self.request):
-            return lines
-        return lines.filter(pledge__review=Pledge.Review.VERIFIED)
 
     def list_csv(self):
         """The canonical lines CSV (SPEC), which `import_lines` reads back, not the JSON's shape."""
-        return export_response(self.filter_queryset(Line.objects.all()))
+        return export_response(self.filter_queryset(visible_lines(self.request)))
 
     @extend_schema(
         filters=True,
@@ -207,7 +209,7 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
         ),
     )
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer], pagination_class=None)
-    def datapackage(self, request):
+    def datapackage(self, request, format=None):  # `format`: the route's .json suffix
         """Describe the lines CSV of these filters as a Frictionless Data package, so that tools
         can validate and type the file."""
         self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here too
@@ -223,12 +225,14 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
 class TotalsView(GenericAPIView):
     """Sums over the lines that the line filters select, grouped as asked (SPEC "Interfaces")."""
 
-    queryset = Line.objects.all()
     filterset_class = LineFilterSet
     filter_backends = [DjangoFilterBackend]
     permission_classes = [ReadOnly]
     schema = LedgerAutoSchema()
     pagination_class = None
+
+    def get_queryset(self):
+        return visible_lines(self.request)
 
     @extend_schema(parameters=[TotalsQuerySerializer], filters=True, responses=TotalsSerializer)
     def get(self, request):

@@ -8,6 +8,8 @@ from sources.services import source_save
 
 
 class SourceSerializer(serializers.ModelSerializer):
+    # The viewset prefetches `pledge_links` from `aid.selectors.visible_citations`, and reads a
+    # write back through it: only the pledges the reader may see.
     pledges = serializers.SlugRelatedField(
         source="pledge_links", slug_field="pledge_id", many=True, read_only=True
     )

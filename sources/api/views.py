@@ -1,10 +1,10 @@
 from django.db.models import Prefetch
 
-from aid.filters import visible_pledges
+from aid.selectors import visible_citations
 from ledger.api.viewsets import LedgerViewSet
 from sources.api.serializers import SourceSerializer
 from sources.filters import SourceFilterSet
-from sources.models import PledgeSource, Source
+from sources.models import Source
 
 
 class SourceViewSet(LedgerViewSet):
@@ -17,7 +17,18 @@ class SourceViewSet(LedgerViewSet):
     def get_queryset(self):
         """Each source lists the pledges it supports that the reader may see: drafts are left out
         for the public, in JSON and in CSV alike."""
-        citations = PledgeSource.objects.filter(pledge__in=visible_pledges(self.request))
-        return Source.objects.prefetch_related(Prefetch("pledge_links", citations)).order_by(
-            "-published_on", "id"
-        )
+        citations = Prefetch("pledge_links", visible_citations(self.request))
+        return Source.objects.prefetch_related(citations).order_by("-published_on", "id")
+
+    def perform_create(self, serializer):
+        serializer.save()
+        self.read_back(serializer)
+
+    def perform_update(self, serializer):
+        serializer.save()
+        self.read_back(serializer)
+
+    def read_back(self, serializer):
+        """Answer a write with the source as this reader may read it: the saved instance would
+        list every pledge it supports, drafts included."""
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)

@@ -1,5 +1,8 @@
 """`manage.py export_lines [FILTER=VALUE ...] [-o FILE] [--datapackage]`: the canonical lines CSV,
-filtered exactly as the API's `lines/?format=csv` is (the same FilterSet, the same exporter)."""
+filtered exactly as the API's `lines/?format=csv` is (the same FilterSet, the same exporter).
+
+A command has no request: whoever runs it runs the server and may see everything, so drafts are
+exported when `review=draft` asks for them (`aid.selectors.visible_lines(None)`)."""
 
 import json
 import os
@@ -13,13 +16,15 @@ from aid.filters import LineFilterSet
 from aid.lines.datapackage import descriptor
 from aid.lines.export import export_csv
 from aid.models import Line
+from aid.selectors import visible_lines
 
 
 class Command(BaseCommand):
     help = (
         "Export lines as the canonical lines CSV (UTF-8, CRLF) to FILE or stdout. Filters are the "
         "API's line filters as NAME=VALUE, repeatable: donor=GB donor=US category=tanks "
-        "announced_after=2022-02-01. Withdrawn pledges are left out unless status asks for them."
+        "announced_after=2022-02-01. Withdrawn pledges are left out unless status asks for them, "
+        "drafts unless review does (review=draft review=verified for both)."
     )
 
     def add_arguments(self, parser):
@@ -61,7 +66,7 @@ def filtered_lines(filters) -> QuerySet[Line]:
             known = ", ".join(sorted(LineFilterSet.base_filters))
             raise CommandError(f"Unknown filter “{name}”; the filters are: {known}.")
         data.appendlist(name, value)
-    filterset = LineFilterSet(data=data, queryset=Line.objects.all())
+    filterset = LineFilterSet(data=data, queryset=visible_lines(None))
     if not filterset.is_valid():
         problems = [f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()]
         raise CommandError("Bad filter: " + "; ".join(problems))
