@@ -7,9 +7,9 @@ class AidConfig(AppConfig):
     verbose_name = "Aid: pledges and their lines"
 
     def ready(self):
-        from aid.rates.triggers import installed
+        from aid.rates.triggers import after_migrate
         from ledger.tokens import connect
 
         connect()  # a password change or deactivation revokes the user's API tokens
 
-        post_migrate.connect(installed, sender=self, dispatch_uid="aid.rates.triggers")
+        post_migrate.connect(after_migrate, sender=self, dispatch_uid="aid.rates.triggers")
