@@ -91,7 +91,7 @@ def expected(connection) -> dict[str, str]:
 
 def present(connection) -> dict[str, str]:
     """The enabled triggers the database holds, shown as `expected` shows them."""
-    names = tuple(SQLITE_TRIGGERS if connection.vendor == "sqlite" else POSTGRESQL_TRIGGERS)
+    names = tuple(trigger_names(connection))
     marks = ", ".join(["%s"] * len(names))
     query = {
         "sqlite": (
@@ -108,6 +108,10 @@ def present(connection) -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute(query, names)
         return dict(cursor.fetchall())
+
+
+def trigger_names(connection) -> list[str]:
+    return list(SQLITE_TRIGGERS if connection.vendor == "sqlite" else POSTGRESQL_TRIGGERS)
 
 
 def statements(connection) -> list[str]:
