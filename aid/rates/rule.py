@@ -79,21 +79,16 @@ def column(sql: str, output_field=None) -> RawSQL:
     return RawSQL(sql, (), output_field=output_field or CharField())
 
 
-def line_columns(line: str, day: str) -> dict:
-    """The rule's arguments for the row `line` (an alias or NEW), announced on `day` (SQL)."""
-    return {
-        "value": column(f"{line}.value", DecimalField()),
-        "currency": column(f"{line}.currency"),
-        "day": column(day, DateField()),
-        "table": ECB_TABLE,
-    }
-
-
 def sql(connection, *, line: str, day: str) -> str:
     """The rule as this database's SQL over the row `line` announced on `day`, parameters
     written in as literals (triggers take none), the way Django writes a check constraint."""
     query = Query(Line)
-    expression = value_eur(**line_columns(line, day)).resolve_expression(query)
+    expression = value_eur(
+        value=column(f"{line}.value", DecimalField()),
+        currency=column(f"{line}.currency"),
+        day=column(day, DateField()),
+        table=ECB_TABLE,
+    ).resolve_expression(query)
     text, params = expression.as_sql(query.get_compiler(connection=connection), connection)
     editor = connection.SchemaEditorClass(connection)
     return text % tuple(editor.quote_value(param) for param in params)
