@@ -28,8 +28,8 @@ run: install
 # Needs LEDGER_SECRET_KEY and LEDGER_ALLOWED_HOSTS (docs/operations.md); WORKERS=3 by default.
 PROD := DJANGO_SETTINGS_MODULE=ledger.settings.production
 serve: install
-	$(PROD) $(BIN)/python manage.py collectstatic --noinput
 	$(PROD) $(BIN)/python manage.py migrate --noinput
+	$(PROD) $(BIN)/python manage.py collectstatic --noinput
 	$(PROD) $(BIN)/gunicorn ledger.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $(or $(WORKERS),3) --access-logfile -
 

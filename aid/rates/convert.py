@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from currency_converter import CurrencyConverter
 from django.db import connection, transaction
-from django.db.models import Case, DecimalField, F, Func, Max, Min, OuterRef, Subquery, Value, When
+from django.db.models import Case, F, Max, Min, OuterRef, Value, When
 from django.db.models.expressions import Expression
 
 from aid.models import ECB, Rate, RateTable
-from aid.rates.triggers import value_eur
+from aid.rates import rule
+from aid.rates.rule import RATE_FIELD, Real
 
-RATE_FIELD = DecimalField(max_digits=20, decimal_places=8)
 ANNOUNCEMENT = "announcement"
 
 
@@ -103,30 +103,6 @@ def ecb_table_id() -> int | None:
     return RateTable.objects.filter(name=ECB).values_list("pk", flat=True).first()
 
 
-def ecb_rate_at(currency, date_field: str, table_id: int | None) -> Expression:
-    """Units per euro of `currency` on the line's date: the last ECB rate on or before it."""
-    rates = Rate.objects.filter(
-        table_id=table_id, currency=currency, date__lte=OuterRef(date_field)
-    )
-    return Subquery(rates.order_by("-date").values("per_eur")[:1], output_field=RATE_FIELD)
-
-
-class Real(Func):
-    """Its argument, as a floating-point number on SQLite and unchanged elsewhere.
-
-    SQLite stores a whole-number decimal (a rate of 128 JPY, a value of 1000) as an integer and
-    divides two integers as integers (1000 / 128 = 7), which would drop the fraction of a
-    conversion. PostgreSQL's numeric division is exact and needs nothing."""
-
-    arity = 1
-    template = "(%(expressions)s)"
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler, connection, template="CAST(%(expressions)s AS REAL)", **extra_context
-        )
-
-
 @dataclass(frozen=True)
 class Basis:
     """How values are converted: the target currency and the rates used."""
@@ -146,38 +122,27 @@ class Basis:
 
     def expression(self) -> Expression:
         """The line's value in the target currency; NULL when a rate is missing."""
-        date_field = "pledge__announced_on"
         if self.fx == ANNOUNCEMENT:
-            ecb = ecb_table_id()
-            source_rate = Case(
-                When(currency="EUR", then=Value(Decimal(1))),
-                default=ecb_rate_at(OuterRef("currency"), date_field, ecb),
-                output_field=RATE_FIELD,
-            )
-            target_rate = (
-                Value(Decimal(1))
-                if self.currency == "EUR"
-                else ecb_rate_at(Value(self.currency), date_field, ecb)
-            )
-        else:
-            rates = (
-                rates_on(datetime.date.fromisoformat(self.fx))
-                if is_date(self.fx)
-                else (rates_of(self.fx))
-            )
-            source_rate = constant_rate("currency", rates)
-            target = Decimal(1) if self.currency == "EUR" else rates.get(self.currency)
-            target_rate = Value(target, output_field=RATE_FIELD)
+            ecb, day = ecb_table_id(), "pledge__announced_on"
+            euros = rule.value_eur(value="value", currency="currency", day=day, table=ecb)
+            if self.currency == "EUR":
+                return euros
+            return euros * rule.ecb_rate(Value(self.currency), OuterRef(day), ecb)
+        day = datetime.date.fromisoformat(self.fx) if is_date(self.fx) else None
+        rates = rates_on(day) if day else rates_of(self.fx)
+        source_rate = constant_rate("currency", rates)
+        target = Decimal(1) if self.currency == "EUR" else rates.get(self.currency)
+        target_rate = Value(target, output_field=RATE_FIELD)
         return F("value") / Real(source_rate, output_field=RATE_FIELD) * target_rate
 
 
 def convert_lines(using=None) -> None:
     """Store every line's value in EUR at its announcement date's ECB rate (`Line.value_eur`):
     after the ECB rates changed. Writes of lines and pledges need no call: the database's
-    triggers (`aid.rates.triggers`) convert them with the same division as `Basis.expression` for
-    `fx=announcement`, so totals and exports read the stored figure and match a fresh one."""
+    triggers (`aid.rates.triggers`) run the same rule (`aid.rates.rule`) as `Basis.expression`
+    for `fx=announcement`, so totals and exports read the stored figure and match a fresh one."""
     db = using or connection
-    converted = value_eur("aid_line", "p.announced_on", real=db.vendor == "sqlite")
+    converted = rule.sql(db, line="aid_line", day="p.announced_on")
     with db.cursor() as cursor:
         cursor.execute(
             f"UPDATE aid_line SET value_eur = {converted} FROM aid_pledge p "
