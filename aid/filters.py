@@ -17,8 +17,9 @@ from drf_spectacular.utils import extend_schema_field
 
 from aid.models import AidType, Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.selectors import sees_drafts
+from ledger.api.filters import StableOrderingFilter
 from sources.models import PledgeSource, Source
-from sources.normalise import normalise_url
+from sources.normalise import normalise_url, validate_url
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -60,23 +61,6 @@ def ids(field_name: str, model, label: str) -> IdFilter:
     return IdFilter(
         field_name=field_name, queryset=model.objects.all(), label=f"{label} by id; repeatable"
     )
-
-
-def validate_url(value: str) -> None:
-    """Some strings cannot be split as URLs (a port above 65535): an error, not a crash."""
-    try:
-        normalise_url(value)
-    except ValueError as error:
-        raise ValidationError(f"Enter a valid URL ({error}).") from None
-
-
-class StableOrderingFilter(filters.OrderingFilter):
-    """The order asked for, then the list's default order: rows that tie on the asked-for fields
-    keep one order, so pages neither repeat nor skip them."""
-
-    def filter(self, qs, value):
-        ordering = [self.get_ordering_value(name) for name in value or [] if name]
-        return qs.order_by(*ordering, *qs.query.order_by) if ordering else qs
 
 
 def validate_source(value):

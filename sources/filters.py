@@ -3,10 +3,10 @@
 import django_filters as filters
 from django.db.models import Q
 
-from aid.filters import StableOrderingFilter, validate_url
 from aid.selectors import visible_pledges
+from ledger.api.filters import StableOrderingFilter
 from sources.models import Source
-from sources.normalise import normalise_url
+from sources.normalise import normalise_url, validate_url
 
 
 class SourceFilterSet(filters.FilterSet):

@@ -2,6 +2,8 @@
 
 from urllib.parse import urlsplit, urlunsplit
 
+from django.core.exceptions import ValidationError
+
 # Parameters that identify a campaign or a click, not a document.
 TRACKING_PARAMETERS = frozenset(
     {
@@ -49,3 +51,11 @@ def normalise_url(url: str) -> str:
         if pair and not is_tracking(pair.split("=", 1)[0], hostname)
     )
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def validate_url(value: str) -> None:
+    """Some strings cannot be split as URLs (a port above 65535): an error, not a crash."""
+    try:
+        normalise_url(value)
+    except ValueError as error:
+        raise ValidationError(f"Enter a valid URL ({error}).") from None

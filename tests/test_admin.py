@@ -3,7 +3,6 @@
 import datetime
 import json
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -16,6 +15,7 @@ from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.services import pledge_save
 from sources.models import PledgeSource, Source
 from tests.conftest import row_counts
+from tests.factories import form_data
 
 CHANGELIST = "/admin/aid/pledge/"
 ADD = "/admin/aid/pledge/add/"
@@ -23,62 +23,6 @@ ADD = "/admin/aid/pledge/add/"
 
 def change_url(pledge) -> str:
     return f"/admin/aid/pledge/{pledge.pk}/change/"
-
-
-class FormReader(HTMLParser):
-    """What a browser would submit from one form of a page before the user touches it."""
-
-    def __init__(self, form_id: str):
-        super().__init__()
-        self.form_id, self.in_form, self.data = form_id, False, {}
-        self.select: str | None = None
-        self.textarea: str | None = None
-        self.options: list[tuple[str, bool]] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.in_form = attrs.get("id") == self.form_id
-        elif tag == "option" and self.select:
-            self.options.append((attrs.get("value", ""), "selected" in attrs))
-        elif self.in_form and "name" in attrs and "__prefix__" not in attrs["name"]:
-            name, kind = attrs["name"], attrs.get("type", "text")
-            if tag == "input" and kind not in ("submit", "button", "file"):
-                if kind not in ("checkbox", "radio"):
-                    self.data[name] = attrs.get("value") or ""
-                elif "checked" in attrs:
-                    self.data[name] = attrs.get("value") or "on"
-            elif tag == "select":
-                self.select, self.options = name, []
-            elif tag == "textarea":
-                self.textarea, self.data[name] = name, ""
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.in_form = False
-        elif tag == "select" and self.select:
-            chosen = [value for value, selected in self.options if selected] or [
-                value for value, _ in self.options[:1]
-            ]
-            if chosen:
-                self.data[self.select] = chosen[0]
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-    def handle_data(self, data):
-        if self.textarea:
-            self.data[self.textarea] += data
-
-
-def form_data(client, page: str, form_id: str, **changes) -> dict:
-    """The form on `page` as rendered, with `changes` applied, ready to post."""
-    response = client.get(page)
-    assert response.status_code == 200
-    reader = FormReader(form_id)
-    reader.feed(response.content.decode())
-    assert reader.data, f"no form #{form_id} on {page}"
-    return {**reader.data, **changes}
 
 
 # --- Data ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from django.apps import apps
 
 from aid.models import Category, ItemAlias, ItemType, Line, Pledge
+from tests.browser import expect, log_in, watch_for_breakage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SEED = importlib.import_module("aid.migrations.0002_seed_parties_and_categories")
@@ -25,33 +26,6 @@ def seeded(transactional_db):
 
 
 SCREENSHOTS = Path(os.environ.get("LEDGER_SCREENSHOT_DIR", "/tmp"))
-
-
-def expect(locator):
-    from playwright.sync_api import expect
-
-    return expect(locator)
-
-
-def watch_for_breakage(page) -> list[str]:
-    """Collect failed requests and script errors, so a page that half-loads fails the test."""
-    problems = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on(
-        "response",
-        lambda response: (
-            response.status >= 400 and problems.append(f"HTTP {response.status} {response.url}")
-        ),
-    )
-    return problems
-
-
-def log_in(page, username: str, password: str, next_url: str) -> None:
-    page.goto(f"/admin/login/?next={next_url}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"**{next_url}")
 
 
 def choose(page, field_id: str, typed: str, option: str) -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.apps import apps
 
-from tests.test_browser import expect, log_in, watch_for_breakage
+from tests.browser import expect, log_in, watch_for_breakage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SEED = importlib.import_module("aid.migrations.0002_seed_parties_and_categories")

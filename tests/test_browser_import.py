@@ -12,7 +12,7 @@ import pytest
 from django.apps import apps
 
 from aid.models import Pledge
-from tests.test_browser import expect, log_in, watch_for_breakage
+from tests.browser import expect, log_in, watch_for_breakage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SEED = importlib.import_module("aid.migrations.0002_seed_parties_and_categories")

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from aid.models import Line, Pledge
 from aid.services import StalePledge, pledge_save, pledge_withdraw
 from tests.conftest import row_counts
-from tests.test_admin import form_data
+from tests.factories import form_data
 
 STALE = "This pledge was changed by"
 
@@ -193,7 +193,7 @@ def test_a_write_that_loses_a_race_is_a_412_even_without_if_match(pledge, editor
 
 
 def import_csv(editor, **cells):
-    from tests.test_import import csv_text, row, run
+    from tests.factories import csv_text, row, run
 
     report = run(csv_text(row(**cells)), editor)
     assert not report.errors, report.errors
@@ -230,7 +230,7 @@ def test_an_editors_save_between_an_imports_check_and_write_is_not_overwritten(
     editor, monkeypatch, change
 ):
     from aid.lines import importer
-    from tests.test_import import csv_text, row, run
+    from tests.factories import csv_text, row, run
 
     import_csv(editor)
     checked, before = importer.plan, {}

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aid.models import Category, Line, Official
 from sources.models import PledgeSource, Source
-from tests.test_import import csv_text, row
+from tests.factories import csv_text, row
 
 MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 RAW = ("<script>alert", "<img src=x")

@@ -7,64 +7,19 @@ arithmetic is done in Decimal.
 """
 
 import datetime
-import functools
 from decimal import Decimal
 from io import StringIO
 
 import pytest
-from currency_converter import CurrencyConverter, RateNotFoundError
 from django.core.management import CommandError, call_command
 
 from aid.models import ECB, Category, Line, Rate, RateTable
 from aid.rates.convert import ANNOUNCEMENT, Basis, rates_on
 from aid.selectors import TotalsQuery, totals
+from tests.factories import CONVERTER, close, ecb_rate, expected_value
 
-CONVERTER = CurrencyConverter(fallback_on_missing_rate=False, fallback_on_wrong_date=False)
-CENT = Decimal("0.01")
 SAT_26_NOV_2022 = datetime.date(2022, 11, 26)
 FRI_25_NOV_2022 = datetime.date(2022, 11, 25)
-
-
-@functools.cache
-def ecb_rate(currency: str, day: datetime.date) -> Decimal | None:
-    """Units of `currency` per euro on the last ECB business day on or before `day`."""
-    if currency == "EUR":
-        return Decimal(1)
-    if currency not in CONVERTER.currencies:
-        return None
-    first = CONVERTER.bounds[currency].first_date
-    while day >= first:
-        try:
-            return Decimal(str(CONVERTER.convert(1, "EUR", currency, date=day)))
-        except RateNotFoundError:
-            day -= datetime.timedelta(days=1)
-    return None
-
-
-def expected_value(
-    value: Decimal | None,
-    currency: str,
-    day: datetime.date,
-    target: str = "EUR",
-    fx: str = ANNOUNCEMENT,
-    table: dict[str, Decimal] | None = None,
-) -> Decimal | None:
-    """A line's value in `target`, by hand; None when a rate is missing (or no value)."""
-    if value is None:
-        return None
-    if table is not None:
-        rates = {"EUR": Decimal(1), **table}
-        source, to = rates.get(currency), Decimal(1) if target == "EUR" else rates.get(target)
-    else:
-        at = day if fx == ANNOUNCEMENT else datetime.date.fromisoformat(fx)
-        source, to = ecb_rate(currency, at), ecb_rate(target, at)
-    if source is None or to is None:
-        return None
-    return value / source * to
-
-
-def close(actual: Decimal, expected: Decimal, tolerance: Decimal = CENT) -> bool:
-    return abs(Decimal(actual) - expected) <= tolerance
 
 
 def money_line(value, currency, category="unallocated") -> Line:

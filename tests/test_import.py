@@ -12,39 +12,9 @@ from aid.lines.importer import ImportRefused, lines_import
 from aid.models import ItemAlias, ItemType, Line, Official, Pledge
 from sources.models import PledgeSource, Source
 from tests.conftest import row_counts
+from tests.factories import csv_text, messages, row, run
 
 HEADER = ",".join(COLUMNS)
-
-
-def csv_text(*rows: dict, columns=COLUMNS, delimiter=",") -> str:
-    """A file with a header and rows given as {column: cell}; missing cells are empty."""
-    lines = [delimiter.join(columns)]
-    for row in rows:
-        lines.append(delimiter.join(row.get(column, "") for column in columns))
-    return "\r\n".join(lines) + "\r\n"
-
-
-def row(**cells) -> dict:
-    """A valid row of one line; keyword arguments change its cells."""
-    return {
-        "pledge_ref": "GB-1",
-        "donor": "GB",
-        "announced_on": "2022-11-23",
-        "item": "Sea King helicopters",
-        "category": "helicopters",
-        "quantity": "3",
-        "source_urls": "https://www.bbc.com/news/uk-63725431",
-        **cells,
-    }
-
-
-def run(text: str | bytes, user, dry_run=False, filename="lines.csv"):
-    data = text.encode() if isinstance(text, str) else text
-    return lines_import(actor=user, data=data, filename=filename, dry_run=dry_run)
-
-
-def messages(report) -> list[str]:
-    return [str(problem) for problem in report.errors]
 
 
 def test_a_valid_file_creates_pledges_lines_sources_and_officials(editor):

@@ -16,8 +16,7 @@ from aid.lines.export import export_csv
 from aid.lines.importer import lines_import
 from aid.models import Line, Pledge
 from tests.conftest import row_counts
-from tests.test_import import csv_text, messages, row, run
-from tests.test_round_trip import empty_the_ledger, export
+from tests.factories import csv_text, empty_the_ledger, export, messages, row, run
 
 BBC = "https://www.bbc.com/news/uk-63725431"
 GOV = "https://www.gov.uk/government/news/sea-kings"

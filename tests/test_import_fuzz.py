@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from aid.lines.columns import COLUMNS
 from aid.lines.importer import ImportRefused, lines_import
 from tests.conftest import row_counts
-from tests.test_import import csv_text, row
+from tests.factories import csv_text, row
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from aid.models import ItemType, Pledge
 from tests.conftest import member, row_counts
-from tests.test_import import csv_text, row
+from tests.factories import csv_text, row
 
 GROUPS = {
     "reader": "readers",

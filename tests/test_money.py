@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from aid.models import Category, Line, Pledge
 from aid.models.pledges import MAX_VALUE
-from tests.test_totals import TOTALS, csv_of
+from tests.factories import TOTALS, csv_of
 
 # The largest line a ledger stores (SQLite keeps 15 significant digits), with odd cents, so that
 # eleven of them reach 10^14 € only if no cent is lost on the way.

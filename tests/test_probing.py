@@ -15,7 +15,7 @@ from aid.models import Line, Pledge, RateTable
 from aid.rates.convert import ecb_range
 from aid.services import pledge_withdraw, reason_max_length
 from tests.conftest import row_counts
-from tests.test_import import csv_text, row, run
+from tests.factories import csv_text, row, run
 
 CHANGELIST = "/admin/aid/pledge/"
 

@@ -13,7 +13,7 @@ from aid.lines.columns import COLUMNS
 from aid.models import Pledge
 from aid.services import pledge_save
 from tests.conftest import member
-from tests.test_admin import form_data
+from tests.factories import form_data
 
 ROLES = ("anonymous", "reader", "editor", "reviewer", "administrator")
 GROUPS = {

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aid.demo.loader import load_demo
-from aid.lines.export import export_csv
 from aid.lines.importer import lines_import
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.services import pledge_create, pledge_withdraw
 from sources.models import PledgeSource, Source
+from tests.factories import empty_the_ledger, export
 
 AWKWARD = [
     'comma, "quotes" and; semicolon',
@@ -27,20 +27,6 @@ AWKWARD = [
     "'already quoted",
     "'=both",
 ]
-
-
-def export(lines=None) -> str:
-    return "".join(export_csv(lines if lines is not None else Line.objects.all()))
-
-
-def empty_the_ledger() -> None:
-    """What a fresh database holds: the seeded parties and categories, no pledges or sources."""
-    PledgeSource.objects.all().delete()
-    Line.objects.all().delete()
-    Pledge.objects.all().delete()
-    Source.objects.all().delete()
-    Official.objects.all().delete()
-    ItemType.objects.all().delete()
 
 
 def round_trip(user, verify: bool = False) -> tuple[str, str]:

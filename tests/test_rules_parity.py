@@ -22,7 +22,7 @@ from aid.models import (
 )
 from aid.rules import period_label
 from sources.models import Source
-from tests.test_import import csv_text, messages, row, run
+from tests.factories import csv_text, messages, row, run
 
 URL = "https://www.bbc.com/news/uk-63725431"
 

@@ -15,48 +15,30 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
-from django.http import QueryDict
 
 from aid.demo.loader import DATA
-from aid.filters import LineFilterSet
 from aid.models import Line, Pledge
 from aid.rates.convert import ANNOUNCEMENT, Basis, load_table
 from aid.selectors import TotalsQuery, totals
-from tests.test_fx import CENT, close, ecb_rate
-
-TOTALS = "/api/v1/totals/"
+from tests.factories import (
+    CENT,
+    TOTALS,
+    by_key,
+    close,
+    csv_of,
+    ecb_rate,
+    lines_of,
+    no_known_quantity,
+    quarter,
+)
 
 
 def csv_rows(name: str) -> list[dict]:
     with open(DATA / name, newline="", encoding="utf-8") as file:
         return list(csv.DictReader(file))
-
-
-def quarter(day: datetime.date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
-def lines_of(params: dict | None = None):
-    """The lines the API's filters select for `params` (withdrawn pledges left out)."""
-    data = QueryDict(urlencode(params or {}, doseq=True))
-    filterset = LineFilterSet(data=data, queryset=Line.objects.all())
-    assert filterset.is_valid(), filterset.errors
-    return filterset.qs
-
-
-def by_key(rows: list[dict], keys) -> dict[tuple, dict]:
-    out = {tuple(row[key] for key in keys): row for row in rows}
-    assert len(out) == len(rows), "one row per combination of keys"
-    return out
-
-
-def no_known_quantity(quantity) -> bool:
-    """A row whose lines give no quantity: reported as 0 (with `unspecified`) or null."""
-    return quantity in (0, None)
 
 
 # =============================================================================================
@@ -327,13 +309,6 @@ RESEARCHER = {
     "aid_type": "military",
 }
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def csv_of(response) -> list[dict]:
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    content = b"".join(response.streaming_content).decode("utf-8")
-    return list(csv.DictReader(io.StringIO(content)))
 
 
 def test_researchers_question_gives_the_same_rows_as_json_and_csv(demo, db, client):

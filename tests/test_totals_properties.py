@@ -21,8 +21,16 @@ from hypothesis import strategies as st
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.rates.convert import ANNOUNCEMENT, load_table
 from aid.selectors import GROUPS, TotalsQuery, totals
-from tests.test_fx import CENT, close, expected_value
-from tests.test_totals import TOTALS, by_key, lines_of, no_known_quantity, quarter
+from tests.factories import (
+    CENT,
+    TOTALS,
+    by_key,
+    close,
+    expected_value,
+    lines_of,
+    no_known_quantity,
+    quarter,
+)
 
 DONORS = ["GB", "US", "DE", "PL"]
 RECIPIENTS = ["UA", "MD"]
