@@ -1,6 +1,7 @@
 """API representation of sources; writes go through `sources.services`."""
 
 from django.core.exceptions import ValidationError as ModelValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sources.models import Source
@@ -8,11 +9,10 @@ from sources.services import source_save
 
 
 class SourceSerializer(serializers.ModelSerializer):
-    # The viewset prefetches `pledge_links` from `aid.selectors.visible_citations`, and reads a
-    # write back through it: only the pledges the reader may see.
-    pledges = serializers.SlugRelatedField(
-        source="pledge_links", slug_field="pledge_id", many=True, read_only=True
-    )
+    # Only the pledges the reader may see: the viewset prefetches them from
+    # `aid.selectors.visible_citations` into `visible_links`. A source read without that prefetch
+    # has no such attribute and fails loudly, rather than listing every pledge, drafts included.
+    pledges = serializers.SerializerMethodField()
     url = serializers.CharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
 
     class Meta:
@@ -22,6 +22,10 @@ class SourceSerializer(serializers.ModelSerializer):
             "pledges", "created_at",
         ]  # fmt: skip
         read_only_fields = ["created_at"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_pledges(self, source) -> list[int]:
+        return [link.pledge_id for link in source.visible_links]
 
     def save(self, **kwargs):
         source = self.instance or Source()

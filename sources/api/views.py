@@ -17,7 +17,9 @@ class SourceViewSet(LedgerViewSet):
     def get_queryset(self):
         """Each source lists the pledges it supports that the reader may see: drafts are left out
         for the public, in JSON and in CSV alike."""
-        citations = Prefetch("pledge_links", visible_citations(self.request))
+        citations = Prefetch(
+            "pledge_links", visible_citations(self.request), to_attr="visible_links"
+        )
         return Source.objects.prefetch_related(citations).order_by("-published_on", "id")
 
     def perform_create(self, serializer):
