@@ -99,8 +99,9 @@ class PledgeFields(filters.FilterSet):
     review = filters.MultipleChoiceFilter(
         choices=Pledge.Review.choices,
         method="filter_review",
-        label="review state; repeatable. Verified pledges only unless signed-in staff ask for "
-        "drafts (review=draft&review=verified for both)",
+        label="review state; repeatable. Verified (published) pledges only unless signed-in "
+        "staff ask for drafts: new pledges and pending revisions (review=draft&review=verified "
+        "for the ledger as it will be, each pledge once)",
     )
 
     def path(self, name: str) -> str:
@@ -117,6 +118,10 @@ class PledgeFields(filters.FilterSet):
         if Pledge.Review.DRAFT in review and not sees_drafts(self.request):
             raise PermissionDenied("review=draft: only signed-in staff can see drafts.")
         queryset = queryset.filter(**{self.path("review__in"): review})
+        if len(set(review)) == 2:
+            # The ledger as it will be: a pledge with a pending revision counts once, as the
+            # revision, never as both (aid.revisions).
+            queryset = queryset.exclude(**{self.path("pending__isnull"): False})
         return super().filter_queryset(queryset)
 
     def filter_review(self, queryset, name, value):

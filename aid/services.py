@@ -13,6 +13,15 @@ from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
 from aid.models import Line, Official, Pledge
+from aid.revisions import (
+    check_four_eyes,
+    check_no_pending,
+    copies,
+    may_publish,
+    pending_of,
+    revision_from,
+    revision_publish,
+)
 from aid.rules import line_unit, new_line_numbers
 from aid.selectors import item_type_for
 from sources.models import PledgeSource
@@ -183,18 +192,21 @@ def pledge_save(
     check_not_withdrawn_by_save(pledge, stored)
     if stored is not None:
         check_version(pledge, stored)
+        if stored.review == Pledge.Review.VERIFIED:  # published: the change waits for review
+            return revision_open(actor, stored, pledge, lines, links, reason)
         # The review state is the reviewers' (`pledges_verify`), never the editor's form's.
-        pledge.review, pledge.reviewed_by_id = stored.review, stored.reviewed_by_id
-        pledge.reviewed_at = stored.reviewed_at
+        for name in ("review", "reviewed_by_id", "reviewed_at", "revision_of_id", "review_note"):
+            setattr(pledge, name, getattr(stored, name))
     pledge_changed = not unchanged(pledge, stored)
     if pledge_changed:
         if stored is not None:
             pledge.version = stored.version + 1
-            back_to_draft(pledge)
         attribute(pledge, actor, reason)
         pledge.save()
 
-    used = Line.history.filter(pledge_id=pledge.pk).aggregate(top=Max("line_no"))["top"]
+    # A revision's new lines are numbered after every number its published pledge ever used.
+    owners = [pledge.pk, pledge.revision_of_id] if pledge.revision_of_id else [pledge.pk]
+    used = Line.history.filter(pledge_id__in=owners).aggregate(top=Max("line_no"))["top"]
     numbers = new_line_numbers(used)
     for line in lines:
         if line.line_no is None:
@@ -202,37 +214,56 @@ def pledge_save(
     rows_changed = replace_rows(Line, pledge, lines, actor, reason)
     rows_changed |= replace_rows(PledgeSource, pledge, links, actor, reason)
     if rows_changed and not pledge_changed and stored is not None:
+        # Only lines or sources changed: a new version, with no pledge history row.
         pledge.version = stored.version + 1
-        if back_to_draft(pledge):
-            attribute(pledge, actor, reason)
-            pledge.save()
-        else:  # only lines or sources changed: a new version, with no pledge history row
-            Pledge.objects.filter(pk=pledge.pk).update(version=F("version") + 1)
+        Pledge.objects.filter(pk=pledge.pk).update(version=F("version") + 1)
     return pledge
 
 
-def back_to_draft(pledge: Pledge) -> bool:
-    """A changed pledge is no longer what its reviewer verified: it waits for review again.
-    True when it was verified."""
-    if pledge.review == Pledge.Review.DRAFT:
-        return False
-    pledge.review, pledge.reviewed_by, pledge.reviewed_at = Pledge.Review.DRAFT, None, None
-    return True
+def rows_unchanged(model, pledge: Pledge, rows: Sequence) -> bool:
+    stored = {row.pk: row for row in model.objects.filter(pledge_id=pledge.pk)}
+    return stored.keys() == {row.pk for row in rows} and all(
+        unchanged(row, stored[row.pk]) for row in rows
+    )
+
+
+def revision_open(actor, published: Pledge, pledge: Pledge, lines, links, reason) -> Pledge:
+    """An editor's change to a published pledge, saved as its pending revision (aid.revisions).
+    A save that changes nothing changes nothing."""
+    if (
+        unchanged(pledge, published)
+        and rows_unchanged(Line, published, lines)
+        and rows_unchanged(PledgeSource, published, links)
+    ):
+        return published
+    check_no_pending(published)
+    revision = revision_from(published, pledge)
+    return pledge_save(
+        actor=actor, pledge=revision, lines=copies(lines), links=copies(links), reason=reason
+    )
 
 
 @transaction.atomic
 def pledges_verify(*, actor: AbstractBaseUser | None, pledges: Sequence[Pledge]) -> int:
-    """Mark drafts verified by `actor`, now; returns how many were drafts. The caller checks that
-    `actor` is a reviewer. The version stays: verifying changes no content, and an editor's
-    later change returns the pledge to draft anyway."""
+    """Publish: mark new drafts verified by `actor`, now, and copy pending revisions onto their
+    published pledges (aid.revisions); returns how many were published. The caller checks that
+    `actor` is a reviewer. A new draft's version stays: verifying changes no content."""
     verified = 0
     now = timezone.now()
     for pledge in Pledge.objects.select_for_update().filter(
         pk__in=[pledge.pk for pledge in pledges], review=Pledge.Review.DRAFT
     ):
+        if pledge.revision_of_id:
+            revision_publish(actor=actor, revision=pledge)
+            verified += 1
+            continue
+        check_four_eyes(actor, pledge)
         pledge.review, pledge.reviewed_by, pledge.reviewed_at = Pledge.Review.VERIFIED, actor, now
+        pledge.review_note = ""
         attribute(pledge, actor, "verified")
-        pledge.save(update_fields=["review", "reviewed_by", "reviewed_at", "updated_at"])
+        pledge.save(
+            update_fields=["review", "reviewed_by", "reviewed_at", "review_note", "updated_at"]
+        )
         verified += 1
     return verified
 
@@ -254,15 +285,29 @@ def pledge_create(
 
 @transaction.atomic
 def pledge_withdraw(*, actor: AbstractBaseUser | None, pledge: Pledge, reason: str) -> Pledge:
-    """Withdraw a pledge: editors never delete one, so its figures stay traceable in history."""
+    """Withdraw a pledge: editors never delete one, so its figures stay traceable in history.
+    A published pledge is withdrawn by a revision, which takes effect when published: at once
+    when `actor` may publish it, else (four eyes) when another reviewer does. Returns the
+    published pledge, or the pending revision."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the pledge is withdrawn."})
+    stored = Pledge.objects.select_for_update().get(pk=pledge.pk)
+    if stored.review == Pledge.Review.VERIFIED:
+        pledge = pending_of(stored) or pledge_save(
+            actor=actor,
+            pledge=revision_from(stored, stored),
+            lines=copies(stored.lines.all()),
+            links=copies(stored.source_links.all()),
+            reason=reason,
+        )
     attribute(pledge, actor, reason)
     pledge.status = Pledge.Status.WITHDRAWN
     pledge.full_clean()
     stored = Pledge.objects.select_for_update().only("version").get(pk=pledge.pk)
     pledge.version = stored.version + 1  # an editor's form opened before this is now stale
     pledge.save(update_fields=["status", "updated_at", "version"])
+    if pledge.revision_of_id and may_publish(actor, pledge):
+        return revision_publish(actor=actor, revision=pledge, reason=reason)
     return pledge
 
 

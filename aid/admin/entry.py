@@ -7,12 +7,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from aid.admin import lines as admin_lines
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
+from aid.revisions import PendingExists, check_no_pending
 from aid.rules import DEFAULT_RECIPIENT
 from aid.selectors import visible_pledges
 from aid.services import (
@@ -207,8 +210,12 @@ class PledgeForm(forms.ModelForm):
             stored = Pledge.objects.select_for_update().get(pk=self.instance.pk)
             try:
                 check_version(self.instance, stored)
+                if stored.review == Pledge.Review.VERIFIED:
+                    check_no_pending(stored)
             except StalePledge as error:
                 raise forms.ValidationError(error.messages, code="stale") from error
+            except PendingExists as error:
+                raise forms.ValidationError(error.messages, code="pending") from error
         if cleaned.get("status"):
             # Until `_post_clean`, the instance holds the stored fields.
             stored = self.instance if self.instance.pk else None
@@ -254,12 +261,18 @@ class PledgeAdmin(SimpleHistoryAdmin):
     ]  # fmt: skip
     search_help_text = "Searches item text, official, package, reference, source title and URL."
     autocomplete_fields = ["donor", "recipient", "official"]
-    readonly_fields = ["ref", "created_at", "updated_at", "review", "reviewed_by", "reviewed_at"]
+    readonly_fields = [
+        "ref", "created_at", "updated_at", "review", "reviewed_by", "reviewed_at", "review_note",
+        "revision_of",
+    ]  # fmt: skip
     fieldsets = [
         (None, {"fields": [("donor", "recipient"), ("announced_on", "date_precision")]}),
         ("Who announced it", {"fields": [("official", "official_title")]}),
         (None, {"fields": [("package", "status"), "notes", "loaded_version"]}),
-        ("Review", {"fields": [("review", "reviewed_by", "reviewed_at")]}),
+        (
+            "Review",
+            {"fields": [("review", "reviewed_by", "reviewed_at"), "revision_of", "review_note"]},
+        ),
         ("Record", {"fields": [("ref", "created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [LineInline, SourceLinkInline]
@@ -316,7 +329,22 @@ class PledgeAdmin(SimpleHistoryAdmin):
         by_model = {formset.model: formset for formset in formsets}
         lines = edited_rows(by_model[Line])
         links = edited_rows(by_model[PledgeSource])
-        pledge_save(actor=request.user, pledge=form.instance, lines=lines, links=links)
+        saved = pledge_save(actor=request.user, pledge=form.instance, lines=lines, links=links)
+        if saved.pk != form.instance.pk:  # a published pledge: the change is a revision
+            request.pending_revision = saved
+
+    def response_change(self, request, obj):
+        """After a change to a published pledge, the editor goes on with its pending revision."""
+        revision = getattr(request, "pending_revision", None)
+        if revision is None:
+            return super().response_change(request, obj)
+        self.message_user(
+            request,
+            f"The published pledge is unchanged: your change waits for review as revision "
+            f"{revision.pk}, which you can go on editing here.",
+            messages.INFO,
+        )
+        return HttpResponseRedirect(reverse("admin:aid_pledge_change", args=[revision.pk]))
 
     def history_view(self, request, object_id, extra_context=None):
         lines = Line.history.filter(pledge_id=object_id).select_related("history_user")

@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
 from aid.rules import DEFAULT_RECIPIENT
-from aid.selectors import item_type_for
+from aid.selectors import item_type_for, sees_drafts
 from aid.services import StalePledge, attribute, official_save, pledge_save
 from sources.models import PledgeSource, Source
 
@@ -172,17 +172,31 @@ class PledgeSerializer(serializers.ModelSerializer):
     reviewed_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    revision_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    pending = serializers.SerializerMethodField(
+        help_text="The id of this published pledge's pending revision (staff only)."
+    )
 
     class Meta:
         model = Pledge
         fields = [
             "id", "ref", "donor", "recipient", "announced_on", "date_precision", "announced",
             "official", "official_name", "official_title", "package", "status", "notes",
-            "lines", "sources", "review", "reviewed_by", "reviewed_at", "version",
+            "lines", "sources", "review", "reviewed_by", "reviewed_at", "review_note",
+            "revision_of", "pending", "version",
             "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["review", "reviewed_at", "version", "created_at", "updated_at"]
+        read_only_fields = [
+            "review", "reviewed_at", "review_note", "version", "created_at", "updated_at",
+        ]  # fmt: skip
         validators = []  # the service validates the whole pledge
+
+    def get_pending(self, pledge) -> int | None:
+        """Only the team may know that a pending revision exists (aid.selectors.sees_drafts)."""
+        pending = getattr(pledge, "pending", None) if pledge.pk else None
+        if pending is None or not sees_drafts(self.context.get("request")):
+            return None
+        return pending.pk
 
     def save(self, **kwargs):
         data = {**self.validated_data, **kwargs}

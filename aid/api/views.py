@@ -33,6 +33,7 @@ from aid.filters import (
 from aid.lines.datapackage import descriptor
 from aid.lines.export import EXPORT_ORDER, export_response
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
+from aid.revisions import PendingExists
 from aid.selectors import (
     TotalsQuery,
     columns,
@@ -100,7 +101,7 @@ class PledgeViewSet(LedgerViewSet):
         citations = visible_citations(self.request).select_related("source")
         return (
             visible_pledges(self.request)
-            .select_related("donor", "recipient", "official", "reviewed_by")
+            .select_related("donor", "recipient", "official", "reviewed_by", "pending")
             .prefetch_related(
                 Prefetch("lines", Line.objects.select_related("item_type", "category")),
                 Prefetch("source_links", citations),
@@ -120,8 +121,23 @@ class PledgeViewSet(LedgerViewSet):
             response = super().update(request, *args, **kwargs)
         except StalePledge as error:
             raise PreconditionFailed(" ".join(error.messages)) from error
+        except PendingExists as error:
+            raise Conflict(" ".join(error.messages)) from error
+        if self.saved.revision_of_id and str(self.saved.revision_of_id) == str(kwargs["pk"]):
+            return self.pending_answer(self.saved)
         response["ETag"] = etag(self.saved)
         return response
+
+    def pending_answer(self, revision: Pledge) -> Response:
+        """202: the change to a published pledge is a pending revision, at its own URL, until a
+        reviewer publishes it; the published pledge is unchanged."""
+        revision = self.get_queryset().get(pk=revision.pk)
+        url = self.request.build_absolute_uri(reverse("pledge-detail", args=[revision.pk]))
+        return Response(
+            self.get_serializer(revision).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"ETag": etag(revision), "Location": url},
+        )
 
     def perform_update(self, serializer):
         self.check_if_match(serializer.instance)
@@ -145,8 +161,12 @@ class PledgeViewSet(LedgerViewSet):
         With `If-Match`, refused (412) when the pledge changed since it was read."""
         pledge = self.get_object()
         self.check_if_match(pledge)
-        pledges_verify(actor=request.user, pledges=[pledge])
-        pledge = self.get_queryset().get(pk=pledge.pk)
+        try:
+            pledges_verify(actor=request.user, pledges=[pledge])
+        except ModelValidationError as error:
+            raise serializers.ValidationError({"review": error.messages}) from error
+        # A published revision is gone into its pledge: answer with the pledge.
+        pledge = self.get_queryset().get(pk=pledge.revision_of_id or pledge.pk)
         return Response(self.get_serializer(pledge).data, headers={"ETag": etag(pledge)})
 
     @extend_schema(request=WithdrawSerializer, responses=PledgeSerializer)
@@ -157,10 +177,19 @@ class PledgeViewSet(LedgerViewSet):
         reason = WithdrawSerializer(data=request.data)
         reason.is_valid(raise_exception=True)
         try:
-            pledge_withdraw(actor=request.user, pledge=pledge, reason=reason.data["reason"])
+            pledge = pledge_withdraw(
+                actor=request.user, pledge=pledge, reason=reason.data["reason"]
+            )
         except ModelValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
+        if pledge.revision_of_id:  # four eyes: another reviewer publishes the withdrawal
+            return self.pending_answer(pledge)
         return Response(self.get_serializer(self.get_queryset().get(pk=pledge.pk)).data)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class PreconditionFailed(exceptions.APIException):

@@ -61,7 +61,7 @@ class Pledge(models.Model):
     ref = models.CharField(
         "reference",
         max_length=64,
-        unique=True,
+        db_index=True,
         validators=[validate_ref],
         help_text="Stable key used by CSV import and export; assigned automatically when empty. "
         "Letters, digits and - _ . : only.",
@@ -95,7 +95,22 @@ class Pledge(models.Model):
         choices=Review.choices,
         default=Review.DRAFT,
         editable=False,
-        help_text="Public readers see verified pledges only; any change returns one to draft.",
+        help_text="Public readers see verified pledges only; a change to one is a pending "
+        "revision until a reviewer publishes it.",
+    )
+    revision_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.CASCADE,
+        related_name="pending",
+        help_text="For a pending revision: the published pledge it would change when published.",
+    )
+    review_note = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The reviewer's comment when they sent the change back to its editor.",
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -124,6 +139,13 @@ class Pledge(models.Model):
             ("withdraw_pledge", "Can withdraw pledges (reviewers)"),
         ]
         constraints = [
+            # A pending revision carries its pledge's ref: refs are unique among pledges.
+            models.UniqueConstraint(
+                fields=["ref"],
+                condition=Q(revision_of__isnull=True),
+                name="pledge_ref_unique",
+                violation_error_message="A pledge with this reference already exists.",
+            ),
             models.CheckConstraint(
                 condition=~Q(donor=F("recipient")),
                 name="pledge_donor_is_not_recipient",
@@ -149,8 +171,15 @@ class Pledge(models.Model):
 
         return period_label(self.announced_on, self.date_precision) if self.announced_on else ""
 
+    def validate_constraints(self, exclude=None):
+        # The ref's uniqueness is checked by clean(), so that the error names the field.
+        super().validate_constraints({*(exclude or ()), "ref"})
+
     def clean(self):
         errors = defaultdict(list)
+        taken = Pledge.objects.filter(ref=self.ref, revision_of__isnull=True).exclude(pk=self.pk)
+        if self.ref and not self.revision_of_id and taken.exists():
+            errors["ref"].append("Pledge with this Reference already exists.")
         if self.donor_id and self.donor_id == self.recipient_id:
             errors["recipient"].append("The recipient must differ from the donor.")
         if self.announced_on:

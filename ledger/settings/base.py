@@ -174,6 +174,8 @@ SIMPLE_HISTORY_REVERT_DISABLED = (
 # Past these an import is refused with a message naming the limit (the file is not read further).
 LEDGER_IMPORT_MAX_BYTES = int(os.environ.get("LEDGER_IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
 LEDGER_IMPORT_MAX_ROWS = int(os.environ.get("LEDGER_IMPORT_MAX_ROWS", "250000"))
+# Four eyes: a reviewer never publishes a change they made (aid.revisions). On in production.
+LEDGER_FOUR_EYES = env_bool("LEDGER_FOUR_EYES", False)
 # Uploads wait here between the admin's preview and its confirm step.
 LEDGER_IMPORT_DIR = Path(os.environ.get("LEDGER_IMPORT_DIR", BASE_DIR / ".local" / "imports"))
 

@@ -8,6 +8,7 @@ from .base import *  # noqa: F403
 from .base import env_bool, env_list
 
 DEBUG = False
+LEDGER_FOUR_EYES = env_bool("LEDGER_FOUR_EYES", True)
 
 SECRET_KEY = os.environ.get("LEDGER_SECRET_KEY", "")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("insecure"):
