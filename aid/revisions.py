@@ -120,7 +120,15 @@ def revision_publish(
 
     check_four_eyes(actor, revision)
     published = Pledge.objects.select_for_update().get(pk=revision.revision_of_id)
-    reason = reason or f"published revision {revision.pk}"
+    # The published pledge's history says why it changed: the revision's own reason, if any.
+    given = (
+        revision.history.exclude(history_change_reason__in=["", "sent back"])
+        .exclude(history_change_reason=None)
+        .first()
+    )
+    reason = (
+        reason or (given and given.history_change_reason) or f"published revision {revision.pk}"
+    )
     for name in content_fields():
         setattr(published, name, getattr(revision, name))
     stored = {line.line_no: line for line in published.lines.all()}
