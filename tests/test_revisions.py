@@ -192,3 +192,47 @@ def test_the_admin_takes_the_editor_to_the_revision(client, published, editor):
     # The published pledge's form now says where the change is, instead of saving a second one.
     response = client.post(page, form_data(client, page, "pledge_form"))
     assert response.status_code == 200 and f"revision {revision.pk}" in response.content.decode()
+
+
+def test_the_review_queue_lists_changes_with_their_diff(
+    client, published, editor, reviewer, make_pledge
+):
+    revision = edit(published, editor, drop_last=True)
+    new = make_pledge(review="draft", ref="PL-NEW")
+    assert client.get("/api/v1/reviews/").status_code in (401, 403)  # the public: no queue
+    client.force_login(editor)
+    queue = client.get("/api/v1/reviews/").json()["results"]
+    assert [(item["id"], item["kind"], item["pledge"]) for item in queue] == [
+        (revision.pk, "revision", published.pk),
+        (new.pk, "new", None),
+    ]
+    diff = queue[0]["diff"]
+    assert diff["pledge"] == []
+    assert diff["lines"] == [
+        {"key": "line 1", "action": "changed",
+         "changes": [{"field": "quantity", "before": "3", "after": "10"}]},
+        {"key": "line 2", "action": "removed", "changes": []},
+    ]  # fmt: skip
+    assert diff["sources"] == []
+    # Editors read the queue; reviewers act on it.
+    assert client.post(f"/api/v1/reviews/{revision.pk}/publish/").status_code == 403
+    client.force_login(reviewer)
+    answer = client.post(f"/api/v1/reviews/{revision.pk}/send-back/", {"note": "Source?"})
+    assert answer.status_code == 200 and answer.json()["review_note"] == "Source?"
+    answer = client.post(f"/api/v1/reviews/{revision.pk}/publish/")
+    assert answer.json() == {"published": published.pk}
+    assert Pledge.objects.get(pk=published.pk).lines.get().quantity == 10
+    assert [item["id"] for item in client.get("/api/v1/reviews/").json()["results"]] == [new.pk]
+
+
+def test_the_admin_shows_the_reviewer_what_publishing_changes(client, published, editor, reviewer):
+    revision = edit(published, editor)
+    client.force_login(reviewer)
+    page = client.get(f"/admin/aid/pledge/{revision.pk}/change/").content.decode()
+    assert "<del>3</del>" in page and "<ins>10</ins>" in page
+    response = client.post(
+        "/admin/aid/pledge/",
+        {"action": "send_back", "_selected_action": [revision.pk], "note": "Which article?"},
+    )
+    assert response.status_code == 302
+    assert Pledge.objects.get(pk=revision.pk).review_note == "Which article?"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from aid.admin import lines as admin_lines
+from aid.admin import review
 from aid.codes import currency_choices
 from aid.models import Category, ItemAlias, ItemType, Line, Official, Party, Pledge
 from aid.revisions import PendingExists, check_no_pending
@@ -263,7 +264,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["donor", "recipient", "official"]
     readonly_fields = [
         "ref", "created_at", "updated_at", "review", "reviewed_by", "reviewed_at", "review_note",
-        "revision_of",
+        "revision_of", "changes_to_publish",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": [("donor", "recipient"), ("announced_on", "date_precision")]}),
@@ -271,12 +272,19 @@ class PledgeAdmin(SimpleHistoryAdmin):
         (None, {"fields": [("package", "status"), "notes", "loaded_version"]}),
         (
             "Review",
-            {"fields": [("review", "reviewed_by", "reviewed_at"), "revision_of", "review_note"]},
+            {
+                "fields": [
+                    ("review", "reviewed_by", "reviewed_at"),
+                    "revision_of",
+                    "review_note",
+                    "changes_to_publish",
+                ]
+            },
         ),
         ("Record", {"fields": [("ref", "created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [LineInline, SourceLinkInline]
-    actions = ["verify", "withdraw", admin_lines.export_lines]
+    actions = ["verify", review.send_back, "withdraw", admin_lines.export_lines]
     object_history_template = "admin/aid/pledge/object_history.html"
 
     class Media:
@@ -297,6 +305,10 @@ class PledgeAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="what publishing changes")
+    def changes_to_publish(self, pledge):
+        return review.diff_html(pledge)
 
     def has_verify_permission(self, request):
         return request.user.has_perm("aid.verify_pledge")

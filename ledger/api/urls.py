@@ -9,6 +9,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.routers import DefaultRouter
 
 from aid.api import views
+from aid.api.reviews import ReviewViewSet
 from sources.api.views import SourceViewSet
 
 router = DefaultRouter()
@@ -19,6 +20,7 @@ router.register("item-types", views.ItemTypeViewSet, basename="item-type")
 router.register("sources", SourceViewSet, basename="source")
 router.register("pledges", views.PledgeViewSet, basename="pledge")
 router.register("lines", views.LineViewSet, basename="line")
+router.register("reviews", ReviewViewSet, basename="review")
 
 
 @extend_schema(

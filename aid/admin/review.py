@@ -1,0 +1,75 @@
+"""The reviewer's side of the pledge admin: what publishing a draft or a pending revision would
+change (the diff, on its change page), and sending it back to its editors with a note."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+
+from aid.diffs import pledge_diff
+from aid.models import Pledge
+from aid.revisions import pledge_send_back
+
+
+def diff_html(pledge: Pledge):
+    """The diff as a small table: one row per changed field, line or source."""
+    if not pledge.pk or pledge.review != Pledge.Review.DRAFT:
+        return "—"
+    diff = pledge_diff(pledge)
+    if diff.empty:
+        return "No change from the published pledge."
+    rows = [("pledge", change.field, change.before, change.after) for change in diff.pledge]
+    for row in [*diff.lines, *diff.sources]:
+        if not row.changes:
+            rows.append((row.key, row.action, "", ""))
+        rows += [(row.key, f"{row.action}: {change.field}", change.before, change.after)
+                 for change in row.changes]  # fmt: skip
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td><del>{}</del></td><td><ins>{}</ins></td></tr>",
+        ((key, what, before or "", after or "") for key, what, before, after in rows),
+    )
+    return format_html(
+        '<table class="pledge-diff"><thead><tr><th>where</th><th>what</th><th>published</th>'
+        "<th>after publishing</th></tr></thead><tbody>{}</tbody></table>",
+        body,
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="What the editor should change; shown on the pledge.",
+    )
+
+
+@admin.action(
+    description="Send selected changes back with a note (reviewers)", permissions=["verify"]
+)
+def send_back(modeladmin, request, queryset):
+    form = NoteForm(request.POST if "note" in request.POST else None)
+    if not form.is_valid():
+        return TemplateResponse(
+            request,
+            "admin/aid/pledge/send_back.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": "Send changes back",
+                "pledges": queryset,
+                "form": form,
+                "opts": modeladmin.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+    sent = 0
+    for pledge in queryset:
+        try:
+            pledge_send_back(actor=request.user, pledge=pledge, note=form.cleaned_data["note"])
+            sent += 1
+        except ValidationError as error:
+            modeladmin.message_user(
+                request, f"{pledge}: {'; '.join(error.messages)}", messages.ERROR
+            )
+    modeladmin.message_user(request, f"Sent {sent} change(s) back.", messages.SUCCESS)
+    return None
