@@ -16,12 +16,14 @@ from django.urls import NoReverseMatch, URLResolver, get_resolver, reverse
 from rest_framework.settings import api_settings
 
 from aid.models import Category, Line, Pledge
+from aid.services import pledge_save
 from sources.models import PledgeSource
 
 # The draft's tokens and unknown ones of the same shape: same length, same kinds of character.
 DRAFT_ID, UNKNOWN_ID = "987654", "987653"
 DRAFT_REF, UNKNOWN_REF = "ZZ-DRAFT-4242", "ZZ-NOONE-4242"
 DRAFT_ITEM = "Unannounced loitering munitions"
+REVISION_ITEM = "Pending rocket sleds"  # an editor's change to the published pledge, unpublished
 TOKENS = {"id": (DRAFT_ID, UNKNOWN_ID), "ref": (DRAFT_REF, UNKNOWN_REF)}
 ID_FIELDS = {"id", "pledge", "pledges", "pledge_ref"}
 FORMATS = [renderer.format for renderer in api_settings.DEFAULT_RENDERER_CLASSES]
@@ -33,8 +35,15 @@ CSRF = re.compile(rb'("csrfToken": "|name="csrfmiddlewaretoken" value=")[^"]*')
 
 @pytest.fixture
 def ledger(make_pledge, gb, ua, article, editor):
-    """A published pledge, then a draft whose pledge, line and citation ids are DRAFT_ID."""
+    """A published pledge with a pending revision, then a draft whose pledge, line and citation
+    ids are DRAFT_ID."""
     published = make_pledge(ref="ZZ-PUBLIC-4242")
+    [line] = published.lines.all()
+    line.description = REVISION_ITEM
+    revision = pledge_save(
+        actor=editor, pledge=published, lines=[line], links=list(published.source_links.all())
+    )
+    assert revision.revision_of_id == published.pk
     draft = Pledge.objects.create(
         id=int(DRAFT_ID),
         ref=DRAFT_REF,
@@ -149,7 +158,9 @@ def json_ids(value):
 
 def leaks(answer: Answer) -> list[str]:
     content = answer.content.lower()
-    found = [text for text in (DRAFT_REF, DRAFT_ITEM) if text.lower().encode() in content]
+    found = [
+        text for text in (DRAFT_REF, DRAFT_ITEM, REVISION_ITEM) if text.lower().encode() in content
+    ]
     return found + [f"id {DRAFT_ID}"] * bool(draft_ids(answer))
 
 
