@@ -319,20 +319,28 @@ def test_imported_pledges_are_drafts_unless_a_reviewer_verifies_them(editor, rev
     assert pledge.reviewed_at is not None
 
 
-def test_an_import_that_changes_a_verified_pledge_returns_it_to_draft(editor, reviewer):
+def test_an_editors_import_that_changes_a_verified_pledge_waits_for_review(editor, reviewer):
     assert lines_import(actor=reviewer, data=csv_text(row()).encode(), verify=True).ok
     assert run(csv_text(row()), editor).pledges_unchanged == 1
     assert Pledge.objects.get().review == "verified"
     report = run(csv_text(row(quantity="4")), editor)  # a line changes, the pledge does not
-    assert report.pledges_updated == 1
-    pledge = Pledge.objects.get()
-    assert (pledge.review, pledge.reviewed_by, pledge.reviewed_at, pledge.version) == (
-        "draft",
-        None,
-        None,
-        2,
+    assert (report.pledges_updated, report.pledges_revised) == (0, 1)
+    assert "1 pending changes to published pledges" in report.summary()
+    published = Pledge.objects.get(revision_of=None)
+    assert (published.review, published.reviewed_by, published.version) == (
+        "verified",
+        reviewer,
+        1,
     )
-    assert pledge.history.first().history_user == editor
+    assert published.lines.get().quantity == 3  # what the public reads has not moved
+    revision = published.pending
+    assert (revision.review, revision.lines.get().quantity) == ("draft", 4)
+    assert revision.history.get().history_user == editor
     again = csv_text(row(quantity="4", notes="checked"))
     assert lines_import(actor=reviewer, data=again.encode(), verify=True).ok
-    assert Pledge.objects.get().review == "verified"
+    published = Pledge.objects.get()  # the reviewer's file published, the revision replaced
+    assert (published.review, published.notes, published.lines.get().quantity) == (
+        "verified",
+        "checked",
+        4,
+    )

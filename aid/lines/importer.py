@@ -69,6 +69,15 @@ class ImportReport:
         return self.count("unchanged")
 
     @property
+    def pledges_revised(self) -> int:
+        """Published pledges whose change waits for a reviewer: the public figures stay."""
+        return self.count("revise")
+
+    @property
+    def revisions_superseded(self) -> int:
+        return sum(plan.superseded for plan in self.plans)
+
+    @property
     def lines_created(self) -> int:
         return sum(plan.lines_created for plan in self.plans)
 
@@ -85,9 +94,17 @@ class ImportReport:
             return f"{len(self.errors):,} problems in {self.rows:,} rows: nothing was imported."
         head = "Dry run, nothing written: would import" if self.dry_run else "Imported"
         rate = f", {self.rows / self.seconds:,.0f} rows/s" if self.seconds else ""
+        pending = ""
+        if self.pledges_revised:
+            pending = (
+                f", {self.pledges_revised:,} pending changes to published pledges (published "
+                "when a reviewer verifies them)"
+            )
+        if self.revisions_superseded:
+            pending += f", {self.revisions_superseded:,} pending changes replaced"
         return (
             f"{head} {self.rows:,} rows: {self.pledges_created:,} pledges created, "
-            f"{self.pledges_updated:,} updated, {self.pledges_unchanged:,} unchanged; "
+            f"{self.pledges_updated:,} updated{pending}, {self.pledges_unchanged:,} unchanged; "
             f"{self.lines_created:,} lines created, {self.lines_updated:,} updated, "
             f"{self.lines_removed:,} removed; {self.sources_created:,} sources, "
             f"{self.officials_created:,} officials and {self.item_types_created:,} item types "
@@ -105,8 +122,10 @@ def lines_import(
     withdraw_reason: str = "",
 ) -> ImportReport:
     """Check the whole file, then write all of it, or nothing when any row is wrong. The pledges
-    it creates or changes are drafts, or with `verify` verified by `actor` (a reviewer); those it
-    withdraws need a reviewer and `withdraw_reason`."""
+    it creates or changes are drafts, and its changes to published pledges their pending
+    revisions; with `verify` all are published by `actor` (a reviewer), and the pending
+    revisions of the pledges the file names are replaced. Those it withdraws need a reviewer
+    and `withdraw_reason`."""
     started = time.monotonic()
     header, records = read_table(data)
     report = rows_import(
@@ -244,11 +263,16 @@ def apply(writes: Writes, actor, reason: str, verify: bool, withdraw_reason: str
     check_versions(writes.planned_versions)
     history = {"actor": actor, "reason": reason}
     now = timezone.now()
+    draft = {"review": Pledge.Review.DRAFT, "reviewed_by_id": None, "reviewed_at": None}
     if verify:
         reviewer = actor.pk if actor else None
         review = {"review": Pledge.Review.VERIFIED, "reviewed_by_id": reviewer, "reviewed_at": now}
-    else:  # what the public sees is what a reviewer saw: a changed pledge waits for review again
-        review = {"review": Pledge.Review.DRAFT, "reviewed_by_id": None, "reviewed_at": None}
+    else:  # what the public sees is what a reviewer saw: changes wait for review
+        review = draft
+    # Pending changes a reviewer's file supersedes: their lines and citations go with them.
+    for revision in in_batches(Pledge.objects.all(), "pk__in", writes.revisions_removed):
+        attribute(revision, actor, reason)
+        revision.delete()
     insert(Official, ["name", "party_id", "title"], writes.officials, **history)
     insert(Source, ["url"], writes.sources, **history)
     insert(Source, ["title", "kind"], writes.file_sources, **history)
@@ -257,6 +281,9 @@ def apply(writes: Writes, actor, reason: str, verify: bool, withdraw_reason: str
     pledge_fields = ["ref", *PLEDGE_FIELDS]
     for records, by in partition(writes.pledges_new, writes.withdrawn, history, withdrawn):
         insert(Pledge, pledge_fields, records, **by, shared=review)
+    revision_fields = [*pledge_fields, "revision_of_id"]
+    for records, by in partition(writes.revisions_new, writes.withdrawn, history, withdrawn):
+        insert(Pledge, revision_fields, records, **by, shared=draft)
     pledges = changed(Pledge, writes.pledges_changed, PLEDGE_FIELDS)
     for pledge in pledges:
         pledge.version += 1  # an editor's form opened before is now stale
@@ -281,6 +308,8 @@ def apply(writes: Writes, actor, reason: str, verify: bool, withdraw_reason: str
     lines = changed(Line, writes.lines_changed, LINE_FIELDS)
     bulk_update_with_history(lines, Line, LINE_FIELDS, **changes)
     insert(PledgeSource, ["pledge_id", "source_id"], writes.links_new, **history)
+    link_fields = ["pledge_id", "source_id", "role", "quote"]
+    insert(PledgeSource, link_fields, writes.revision_links, **history)
 
 
 def partition(records: list, withdrawn: dict, history: dict, withdrawing: dict) -> list:

@@ -7,7 +7,6 @@ more than all the rest of an import.
 """
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,6 +29,7 @@ PLEDGE_FIELDS = [
     "official_title", "package", "status", "notes",
 ]  # fmt: skip
 STATUS = PLEDGE_FIELDS.index("status")
+DEFAULT_ROLE = PledgeSource._meta.get_field("role").get_default()
 
 
 @dataclass(slots=True)
@@ -37,7 +37,9 @@ class PledgePlan:
     """What the import does to one pledge of the file: for previews and summaries."""
 
     ref: str
-    action: str  # create, update or unchanged
+    # create, update, unchanged, or revise: a published pledge's change written to its pending
+    # revision, which a reviewer publishes (aid.revisions); what the public reads does not move.
+    action: str
     row: int
     donor: str
     announced_on: datetime.date
@@ -46,6 +48,7 @@ class PledgePlan:
     lines_created: int = 0
     lines_updated: int = 0
     lines_removed: int = 0
+    superseded: bool = False  # a reviewer's file replaced the pledge's pending revision
 
     @property
     def announced(self) -> str:
@@ -65,6 +68,10 @@ class Writes:
     sources: list[New] = field(default_factory=list)  # url
     file_sources: list[New] = field(default_factory=list)  # title, kind
     pledges_new: list[New] = field(default_factory=list)  # ref, PLEDGE_FIELDS
+    # New pending revisions of published pledges, and their citations (role and quote kept).
+    revisions_new: list[New] = field(default_factory=list)  # ref, PLEDGE_FIELDS, revision_of_id
+    revision_links: list[New] = field(default_factory=list)  # pledge_id, source_id, role, quote
+    revisions_removed: list[int] = field(default_factory=list)  # superseded by a reviewer's file
     pledges_changed: dict[int, tuple] = field(default_factory=dict)  # PLEDGE_FIELDS
     pledges_touched: list[int] = field(default_factory=list)  # only lines or links changed
     # The version each changed or touched pledge had when planned, and its reference: the
@@ -78,6 +85,22 @@ class Writes:
     # Pledges the import withdraws (new ones created withdrawn too), by key or `New`, and the
     # first row of each: withdrawing needs a reviewer and a reason, as the withdraw action does.
     withdrawn: dict[int | New, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Stored:
+    """A stored pledge as the planner compares it: the fields the file gives, its lines by
+    number, its links (pk, source_id, url, role, quote), the highest line number it ever had,
+    and for a published pledge its pending revision, if any."""
+
+    pk: int
+    review: str
+    version: int
+    values: tuple
+    lines: dict = field(default_factory=dict)
+    links: list = field(default_factory=list)
+    highest: int | None = None
+    pending: "Stored | None" = None
 
 
 class Planner:
@@ -112,33 +135,39 @@ class Planner:
             plans += [self.plan_pledge(ref, rows, stored.get(ref)) for ref, rows in batch]
         return plans
 
-    def load(self, refs: list[str]) -> dict[str, tuple]:
-        """The stored pledges of these references:
-        {ref: (pk, (review, version), fields, lines, links, highest line number ever)}."""
-        pledges = Pledge.objects.filter(ref__in=refs).order_by()
+    def load(self, refs: list[str]) -> dict[str, Stored]:
+        """The stored pledges of these references, with their pending revisions. A file names
+        published pledges and drafts, never a revision: it shares its pledge's reference."""
+        pledges = Pledge.objects.filter(ref__in=refs, revision_of__isnull=True).order_by()
         pledges = pledges.values_list("ref", "pk", "review", "version", *PLEDGE_FIELDS)
         stored = {
-            ref: (pk, (review, version), tuple(values))
+            ref: Stored(pk, review, version, tuple(values))
             for ref, pk, review, version, *values in pledges
         }
-        ids = [pk for pk, _, _ in stored.values()]
-        lines = defaultdict(dict)
+        published = {
+            pledge.pk: pledge
+            for pledge in stored.values()
+            if pledge.review == Pledge.Review.VERIFIED
+        }
+        revisions = Pledge.objects.order_by().values_list(
+            "revision_of_id", "pk", "review", "version", *PLEDGE_FIELDS
+        )
+        by_pk = {pledge.pk: pledge for pledge in stored.values()}
+        for of, pk, *values in in_batches(revisions, "revision_of_id__in", published):
+            published[of].pending = by_pk[pk] = Stored(pk, *values[:2], tuple(values[2:]))
         numbered = Line.objects.order_by().values_list("pledge_id", "line_no", "pk", *LINE_FIELDS)
-        for pledge, line_no, pk, *values in in_batches(numbered, "pledge_id__in", ids):
-            lines[pledge][line_no] = (pk, tuple(values))
+        for pledge, line_no, pk, *values in in_batches(numbered, "pledge_id__in", by_pk):
+            by_pk[pledge].lines[line_no] = (pk, tuple(values))
         # Removed lines too: their numbers are never given to another item.
         used = Line.history.order_by().values("pledge_id").annotate(top=Max("line_no"))
-        highest = dict(in_batches(used.values_list("pledge_id", "top"), "pledge_id__in", ids))
-        links = defaultdict(list)
+        for pledge, top in in_batches(used.values_list("pledge_id", "top"), "pledge_id__in", by_pk):
+            by_pk[pledge].highest = top
         cited = PledgeSource.objects.order_by("id").values_list(
-            "pledge_id", "pk", "source_id", "source__url"
+            "pledge_id", "pk", "source_id", "source__url", "role", "quote"
         )
-        for pledge, *link in in_batches(cited, "pledge_id__in", ids):
-            links[pledge].append(link)
-        return {
-            ref: (pk, review, values, lines[pk], links[pk], highest.get(pk))
-            for ref, (pk, review, values) in stored.items()
-        }
+        for pledge, *link in in_batches(cited, "pledge_id__in", by_pk):
+            by_pk[pledge].links.append(link)
+        return stored
 
     def official(self, pledge: PledgeColumns) -> tuple[int | New, str] | tuple[None, str]:
         """The official who announced the pledge (found by name or added), and their title."""
@@ -190,7 +219,7 @@ class Planner:
                 self.writes.file_sources.append(self.file_source)
         return self.file_source
 
-    def plan_pledge(self, ref: str, rows: list[Row], stored: tuple | None) -> PledgePlan:
+    def plan_pledge(self, ref: str, rows: list[Row], stored: Stored | None) -> PledgePlan:
         first = rows[0]
         pledge = first.pledge
         official, stored_title = self.official(pledge)
@@ -222,30 +251,80 @@ class Planner:
             self.writes.pledges_new.append(new)
             if withdrawn:
                 self.writes.withdrawn[new] = withdrawing
-            self.plan_lines(new, rows, {}, None, plan)
-            self.plan_links(ref, new, first, [])
+            self.plan_lines(new, rows, {}, None, plan, self.writes)
+            self.plan_links(ref, new, first, [], self.writes)
             return plan
-        pk, (review, version), stored_values, lines, links, highest = stored
-        self.plan_lines(pk, rows, lines, highest, plan)
-        links_changed = self.plan_links(ref, pk, first, links)
+        if stored.review == Pledge.Review.VERIFIED and not self.verify:
+            return self.plan_revision(ref, rows, values, stored, plan, withdrawing)
+        if stored.pending is not None:  # a reviewer's file supersedes the pending change
+            self.writes.revisions_removed.append(stored.pending.pk)
+            self.writes.planned_versions[stored.pending.pk] = (ref, stored.pending.version)
+            plan.superseded = True
+        if self.plan_change(ref, rows, values, stored, stored.highest, plan, withdrawing):
+            plan.action = "update"
+        return plan
+
+    def plan_change(
+        self, ref, rows, values: tuple, stored: Stored, highest, plan, withdrawing
+    ) -> bool:
+        """Change a draft or a pending revision, or with `verify` a published pledge, in place.
+        Returns whether anything changes."""
+        self.plan_lines(stored.pk, rows, stored.lines, highest, plan, self.writes)
+        links_changed = self.plan_links(ref, stored.pk, rows[0], stored.links, self.writes)
         rows_changed = links_changed or plan.lines_created or plan.lines_updated
         rows_changed = rows_changed or plan.lines_removed
-        # A changed pledge is a draft again, or verified by the importer: a new history row.
-        reviewed = self.verify or review != Pledge.Review.DRAFT
-        if values != stored_values or (rows_changed and reviewed):
-            self.writes.pledges_changed[pk] = values
-            plan.action = "update"
-            if withdrawn and stored_values[STATUS] != Pledge.Status.WITHDRAWN:
-                self.writes.withdrawn[pk] = withdrawing
+        # Verified by the importer: a new history row, naming the reviewer.
+        if values != stored.values or (rows_changed and self.verify):
+            self.writes.pledges_changed[stored.pk] = values
+            if withdrawing is not None and stored.values[STATUS] != Pledge.Status.WITHDRAWN:
+                self.writes.withdrawn[stored.pk] = withdrawing
         elif rows_changed:
-            self.writes.pledges_touched.append(pk)  # a new version, as the admin gives
-            plan.action = "update"
-        if plan.action == "update":
-            self.writes.planned_versions[pk] = (ref, version)
+            self.writes.pledges_touched.append(stored.pk)  # a new version, as the admin gives
+        else:
+            return False
+        self.writes.planned_versions[stored.pk] = (ref, stored.version)
+        return True
+
+    def plan_revision(
+        self, ref, rows, values: tuple, published: Stored, plan, withdrawing
+    ) -> PledgePlan:
+        """An editor's change to a published pledge goes to its pending revision, so no
+        published figure moves until a reviewer publishes it: the revision it has, updated as a
+        draft is, or a new one with the file's lines (numbered as the published pledge's, new
+        ones after every number it ever used) and links, keeping its links to sources without
+        a URL, which a file cannot name. An unchanged pledge gets no revision."""
+        pending = published.pending
+        if pending is not None:
+            used = [top for top in (published.highest, pending.highest) if top is not None]
+            highest = max(used, default=None)
+            if self.plan_change(ref, rows, values, pending, highest, plan, withdrawing):
+                plan.action = "revise"
+            return plan
+        diff = Writes()  # what changing the published pledge in place would write: never written
+        self.plan_lines(published.pk, rows, published.lines, published.highest, plan, diff)
+        links_changed = self.plan_links(ref, published.pk, rows[0], published.links, diff)
+        lines_changed = diff.lines_new or diff.lines_changed or diff.lines_removed
+        if values == published.values and not (links_changed or lines_changed):
+            return plan
+        revision = New((ref, *values, published.pk))
+        self.writes.revisions_new.append(revision)
+        self.writes.lines_new += [
+            New((revision, row.line_no, *self.line_values(row))) for row in rows
+        ]
+        removed = set(diff.links_removed)
+        kept = [(source, role, quote) for pk, source, _, role, quote in published.links
+                if pk not in removed]  # fmt: skip
+        added = [(new.values[1], DEFAULT_ROLE, "") for new in diff.links_new]
+        self.writes.revision_links += [New((revision, *link)) for link in kept + added]
+        if withdrawing is not None and published.values[STATUS] != Pledge.Status.WITHDRAWN:
+            self.writes.withdrawn[revision] = withdrawing
+        # The import is refused if a reviewer publishes a change to the pledge in the meantime.
+        self.writes.planned_versions[published.pk] = (ref, published.version)
+        plan.action = "revise"
         return plan
 
     def plan_lines(
-        self, pledge: int | New, rows: list[Row], stored: dict, highest: int | None, plan
+        self, pledge: int | New, rows: list[Row], stored: dict, highest: int | None, plan, writes
     ):
         # Rows without a number take, in file order, the pledge's current lines the file does
         # not number (so a file without line numbers matches them again on re-import), then
@@ -265,38 +344,45 @@ class Planner:
                     )
                 )
         for row in rows:
-            values = row.line
             if row.new_item_type:
-                values = (*values[:ITEM_TYPE], self.item_type(row), *values[ITEM_TYPE + 1 :])
+                self.item_type(row)
+            values = self.line_values(row)
             old = stored.get(row.line_no)
             if old is None:
-                self.writes.lines_new.append(New((pledge, row.line_no, *values)))
+                writes.lines_new.append(New((pledge, row.line_no, *values)))
                 plan.lines_created += 1
             elif old[1] != values:
-                self.writes.lines_changed[old[0]] = values
+                writes.lines_changed[old[0]] = values
                 plan.lines_updated += 1
         numbers = {row.line_no for row in rows}
         for number, (pk, _) in stored.items():
             if number not in numbers:
-                self.writes.lines_removed.append(pk)
+                writes.lines_removed.append(pk)
                 plan.lines_removed += 1
 
-    def plan_links(self, ref: str, pledge: int | New, first: Row, stored: list) -> bool:
+    def line_values(self, row: Row) -> tuple:
+        """The row's line as written: an item type the catalogue lacks is the one added."""
+        if not row.new_item_type:
+            return row.line
+        added = self.new_item_types[row.new_item_type.lower()]
+        return (*row.line[:ITEM_TYPE], added, *row.line[ITEM_TYPE + 1 :])
+
+    def plan_links(self, ref: str, pledge: int | New, first: Row, stored: list, writes) -> bool:
         """Link the pledge to the file's URLs. Links to sources without a URL, which a file
         cannot name, are kept. Returns whether the links change."""
         urls = first.pledge.urls
-        linked = {source for _, source, _ in stored}
+        linked = {source for _, source, *_ in stored}
         changed = False
         for url in urls:
             source = self.source(url)
             if source not in linked:
-                self.writes.links_new.append(New((pledge, source)))
+                writes.links_new.append(New((pledge, source)))
                 changed = True
-        for pk, _, url in stored:
+        for pk, _, url, *_ in stored:
             if url and url not in urls:
-                self.writes.links_removed.append(pk)
+                writes.links_removed.append(pk)
                 changed = True
-        if not urls and not any(not url for _, _, url in stored):
+        if not urls and not any(not url for _, _, url, *_ in stored):
             source = self.source_of_file()
             self.warnings.append(
                 Problem(
@@ -307,7 +393,7 @@ class Planner:
                 )
             )
             if source not in linked:
-                self.writes.links_new.append(New((pledge, source)))
+                writes.links_new.append(New((pledge, source)))
                 changed = True
         return changed
 
