@@ -11,6 +11,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from aid.lines.columns import COLUMNS
 from aid.models import Category, Line, Official, Party, Pledge
+from aid.services import pledges_verify
 from sources.models import Source
 from tests.conftest import row_counts
 
@@ -295,6 +296,26 @@ def test_reimport_previews_unchanged(editor_client):
     response = preview(editor_client)
     assert [plan.action for plan in response.context["plans"]] == ["unchanged", "unchanged"]
     assert response.context["report"].pledges_unchanged == 2
+
+
+def test_changes_to_published_pledges_preview_and_import_as_pending_changes(
+    editor_client, reviewer
+):
+    token = preview(editor_client).context["token"]
+    editor_client.post(IMPORT, {"token": token, "confirm": "Confirm import"})
+    pledges_verify(actor=reviewer, pledges=list(Pledge.objects.all()))
+    changed = [*SEA_KINGS[:9], "4", *SEA_KINGS[10:]]
+    response = preview(editor_client, csv_file(changed, ROUNDS, HOWITZERS))
+    assert [plan.action for plan in response.context["plans"]] == ["revise", "unchanged"]
+    assertContains(response, '<td class="num" id="import-pending">1</td>', html=True)
+    assertContains(response, "what the public reads does not change until a reviewer")
+    token = response.context["token"]
+    editor_client.post(IMPORT, {"token": token, "confirm": "Confirm import"})
+    page = editor_client.get(CHANGELIST)
+    assertContains(page, "1 pending changes to published pledges")
+    published = Pledge.objects.get(ref="IMP-1", revision_of=None)
+    assert published.lines.get(line_no=1).quantity == 3
+    assert published.pending.lines.get(line_no=1).quantity == 4
 
 
 def test_cancel_drops_the_upload(editor_client, import_dir):
