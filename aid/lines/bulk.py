@@ -142,3 +142,15 @@ def write(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
             return
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+
+
+def batch_size() -> int:
+    """How many values go in one `IN (...)`: within SQLite's 999 query parameters, and on
+    PostgreSQL 10,000, so that a big file reads the ledger in a few queries, not a hundred."""
+    return 900 if connection.vendor == "sqlite" else 10_000
+
+
+def in_batches(queryset, lookup: str, values: Iterable) -> Iterator:
+    values, size = list(values), batch_size()
+    for start in range(0, len(values), size):
+        yield from queryset.filter(**{lookup: values[start : start + size]})

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from aid.lines.bulk import New, insert
+from aid.lines.bulk import New, batch_size, in_batches, insert
 from aid.lines.fill import group_rows
 from aid.lines.parse import LINE_FIELDS, Catalogue, RowChecker
 from aid.lines.plan import (
@@ -26,8 +26,6 @@ from aid.lines.plan import (
     Planner,
     PledgePlan,
     Writes,
-    batch_size,
-    in_batches,
 )
 from aid.lines.read import ImportRefused, Problem, check_header, read_table
 from aid.models import ItemType, Line, Official, Pledge

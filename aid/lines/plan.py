@@ -7,14 +7,12 @@ more than all the rest of an import.
 """
 
 import datetime
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.db import connection
 from django.db.models import Max
 
-from aid.lines.bulk import New
+from aid.lines.bulk import New, batch_size, in_batches
 from aid.lines.fill import rows_giving
 from aid.lines.parse import LINE_FIELDS, Catalogue, PledgeColumns, Row
 from aid.lines.read import Problem
@@ -396,15 +394,3 @@ class Planner:
                 writes.links_new.append(New((pledge, source)))
                 changed = True
         return changed
-
-
-def batch_size() -> int:
-    """How many values go in one `IN (...)`: within SQLite's 999 query parameters, and on
-    PostgreSQL 10,000, so that a big file reads the ledger in a few queries, not a hundred."""
-    return 900 if connection.vendor == "sqlite" else 10_000
-
-
-def in_batches(queryset, lookup: str, values: Iterable) -> Iterator:
-    values, size = list(values), batch_size()
-    for start in range(0, len(values), size):
-        yield from queryset.filter(**{lookup: values[start : start + size]})
