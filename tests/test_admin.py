@@ -407,6 +407,28 @@ def test_change_page_refuses_to_remove_every_line_or_source(admin_client, sea_ki
     assert row_counts() == before
 
 
+def test_with_four_eyes_the_verify_action_refuses_the_author_and_verifies_the_rest(
+    client, reviewer, make_pledge, sea_kings, settings
+):
+    """LEDGER_FOUR_EYES is on in production: the refusal is a message, not a server error."""
+    settings.LEDGER_FOUR_EYES = True
+    line = sea_kings.lines.get()
+    line.quantity = 4
+    mine = pledge_save(
+        actor=reviewer, pledge=sea_kings, lines=[line], links=list(sea_kings.source_links.all())
+    )
+    theirs = make_pledge(announced_on=datetime.date(2023, 2, 1), review="draft")
+    client.force_login(reviewer)
+    selected = {"action": "verify", "_selected_action": [mine.pk, theirs.pk]}
+    response = client.post(CHANGELIST, selected, follow=True)
+    assert response.status_code == 200
+    assertContains(response, "another reviewer publishes it")
+    assertContains(response, "Verified 1 pledge(s)")
+    assert Pledge.objects.get(pk=theirs.pk).review == "verified"
+    assert Pledge.objects.filter(pk=mine.pk, revision_of=sea_kings).exists()
+    assert sea_kings.lines.get().quantity == 3
+
+
 # --- No deleting; withdrawing instead --------------------------------------------------------
 
 
