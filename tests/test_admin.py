@@ -328,8 +328,15 @@ def test_add_form_refuses_a_pledge_without_a_source(editor_client, gb, article, 
     assert Pledge.objects.count() == 0
 
 
+def verify(client, pledge):
+    """The reviewers' verify action on one pledge: publishes a draft or a pending revision."""
+    selected = {"action": "verify", "_selected_action": [pledge.pk]}
+    assert client.post(CHANGELIST, selected).status_code == 302
+
+
 def test_change_page_edits_a_line(admin_client, editor, admin_user, sea_kings):
-    """`admin_client` is pytest-django's client logged in as the `admin_user` fixture."""
+    """`admin_client` is pytest-django's client logged in as the `admin_user` fixture. The
+    pledge is published: the change waits as its revision until it is verified."""
     url = change_url(sea_kings)
     assertContains(admin_client.get(url), "Sea King helicopters")
     line = sea_kings.lines.get()
@@ -337,7 +344,15 @@ def test_change_page_edits_a_line(admin_client, editor, admin_user, sea_kings):
     data = form_data(admin_client, url, "pledge_form", **{"lines-0-quantity": "4"})
     response = admin_client.post(url, data)
 
-    assert response.status_code == 302
+    revision = Pledge.objects.get(revision_of=sea_kings)
+    assert (response.status_code, response["Location"]) == (302, change_url(revision))
+    assertContains(admin_client.get(response["Location"]), f"revision {revision.pk}")
+    pending = revision.lines.get()
+    assert (pending.quantity, pending.line_no, pending.value) == (4, 1, Decimal("1000.00"))
+    line.refresh_from_db()
+    assert line.quantity == 3  # the published figure stays until the change is verified
+
+    verify(admin_client, revision)
     line.refresh_from_db()
     assert (line.quantity, line.line_no, line.value) == (4, 1, Decimal("1000.00"))
     latest = line.history.latest()
@@ -346,20 +361,27 @@ def test_change_page_edits_a_line(admin_client, editor, admin_user, sea_kings):
 
 
 def test_change_page_adds_a_line_after_the_highest_number_ever_used(admin_client, sea_kings):
+    """Across the published pledge and its revisions: a number once used is never reused."""
     helicopters = Category.objects.get(slug="helicopters")
     first = sea_kings.lines.get()
     second = Line(description="Spare engines", category=helicopters, quantity=2)
-    pledge_save(
+    revision = pledge_save(
         actor=None,
         pledge=sea_kings,
         lines=[first, second],
         links=list(sea_kings.source_links.all()),
     )
+    verify(admin_client, revision)
+    assert list(sea_kings.lines.values_list("line_no", flat=True)) == [1, 2]
+
     url = change_url(sea_kings)
     data = form_data(admin_client, url, "pledge_form", **{"lines-1-DELETE": "on"})
-    assert admin_client.post(url, data).status_code == 302
-    assert list(sea_kings.lines.values_list("line_no", flat=True)) == [1]
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    revision = Pledge.objects.get(revision_of=sea_kings)
+    assert list(revision.lines.values_list("line_no", flat=True)) == [1]
 
+    url = response["Location"]  # the editor goes on with the pending revision
     data = form_data(
         admin_client,
         url,
@@ -367,10 +389,11 @@ def test_change_page_adds_a_line_after_the_highest_number_ever_used(admin_client
         **{"lines-1-description": "Rotor blades", "lines-1-category": str(helicopters.pk)},
     )
     assert admin_client.post(url, data).status_code == 302
-    assert dict(sea_kings.lines.values_list("description", "line_no")) == {
-        "Sea King helicopters": 1,
-        "Rotor blades": 3,
-    }
+    numbered = {"Sea King helicopters": 1, "Rotor blades": 3}
+    assert dict(revision.lines.values_list("description", "line_no")) == numbered
+    assert list(sea_kings.lines.values_list("line_no", flat=True)) == [1, 2]
+    verify(admin_client, revision)
+    assert dict(sea_kings.lines.values_list("description", "line_no")) == numbered
 
 
 @pytest.mark.parametrize("inline", ["lines", "source_links"])
@@ -382,6 +405,28 @@ def test_change_page_refuses_to_remove_every_line_or_source(admin_client, sea_ki
     assert response.status_code == 200
     assertContains(response, "Please submit at least 1 form.")
     assert row_counts() == before
+
+
+def test_with_four_eyes_the_verify_action_refuses_the_author_and_verifies_the_rest(
+    client, reviewer, make_pledge, sea_kings, settings
+):
+    """LEDGER_FOUR_EYES is on in production: the refusal is a message, not a server error."""
+    settings.LEDGER_FOUR_EYES = True
+    line = sea_kings.lines.get()
+    line.quantity = 4
+    mine = pledge_save(
+        actor=reviewer, pledge=sea_kings, lines=[line], links=list(sea_kings.source_links.all())
+    )
+    theirs = make_pledge(announced_on=datetime.date(2023, 2, 1), review="draft")
+    client.force_login(reviewer)
+    selected = {"action": "verify", "_selected_action": [mine.pk, theirs.pk]}
+    response = client.post(CHANGELIST, selected, follow=True)
+    assert response.status_code == 200
+    assertContains(response, "another reviewer publishes it")
+    assertContains(response, "Verified 1 pledge(s)")
+    assert Pledge.objects.get(pk=theirs.pk).review == "verified"
+    assert Pledge.objects.filter(pk=mine.pk, revision_of=sea_kings).exists()
+    assert sea_kings.lines.get().quantity == 3
 
 
 # --- No deleting; withdrawing instead --------------------------------------------------------
@@ -439,21 +484,41 @@ def test_a_user_who_may_only_view_pledges_cannot_withdraw_them(client, sea_kings
     assert sea_kings.status == Pledge.Status.ANNOUNCED
 
 
-def test_history_page_shows_line_changes(admin_client, admin_user, sea_kings):
-    line = sea_kings.lines.get()
-    line.quantity = 4
-    pledge_save(
-        actor=admin_user,
-        pledge=sea_kings,
-        lines=[line],
-        links=list(sea_kings.source_links.all()),
-        reason="Corrected from MoD release",
-    )
-    response = admin_client.get(f"/admin/aid/pledge/{sea_kings.pk}/history/")
+def line_history_section(client, pledge) -> str:
+    response = client.get(f"/admin/aid/pledge/{pledge.pk}/history/")
     assert response.status_code == 200
     html = response.content.decode()
-    section = html[html.index('id="line-history"') : html.index('id="source-history"')]
-    assert "Corrected from MoD release" in section
+    return html[html.index('id="line-history"') : html.index('id="source-history"')]
+
+
+@pytest.mark.parametrize("review", ["draft", "verified"])
+def test_history_page_shows_line_changes(
+    admin_client, admin_user, make_pledge, wallace, helicopters, review
+):
+    pledge = make_pledge(
+        official=wallace,
+        review=review,
+        lines=[
+            Line(description="Sea King helicopters", category=helicopters, quantity=3,
+                 value=Decimal("1000"), currency="GBP", value_basis="stated")
+        ],
+    )  # fmt: skip
+    line = pledge.lines.get()
+    line.quantity = 4
+    saved = pledge_save(
+        actor=admin_user,
+        pledge=pledge,
+        lines=[line],
+        links=list(pledge.source_links.all()),
+        reason="Corrected from MoD release",
+    )
+    if review == "verified":  # the change is in the published pledge's history once published
+        assert "<td>4</td>" not in line_history_section(admin_client, pledge)
+        assertContains(admin_client.get(f"/admin/aid/pledge/{saved.pk}/history/"), "Corrected")
+        verify(admin_client, saved)
+    section = line_history_section(admin_client, pledge)
+    reason = "Corrected from MoD release" if review == "draft" else f"published revision {saved.pk}"
+    assert reason in section
     assert "Changed" in section and "Created" in section
     assert "<td>4</td>" in section and "<td>3</td>" in section
     assert "<td>admin</td>" in section and "<td>editor</td>" in section

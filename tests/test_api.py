@@ -31,6 +31,7 @@ from tests.api_cases import (
     ResourceCases,
     World,
     ask_for_csv,
+    assert_matches,
     client_as,
     csv_rows,
 )
@@ -261,6 +262,7 @@ class TestPledges(ResourceCases):
     order_by = ("-announced_on", "-id")
     list_queries = 4
     required = "donor"
+    updated_status = 202  # the records are published pledges: a change waits for review
     bad_filters = {
         "donor": "XX",
         "donor_id": "x",
@@ -275,6 +277,23 @@ class TestPledges(ResourceCases):
 
     def records(self, world, count):
         return pledges_of(world, count)
+
+    def test_update(self, world):
+        """A change to a published pledge is accepted as its pending revision, at its own URL;
+        the public goes on reading the published pledge unchanged."""
+        record = self.records(world, 1)[0]
+        published = APIClient().get(self.detail_url(record)).json()
+        payload = self.update_payload(world, record)
+        response = client_as("editor", world).put(self.detail_url(record), payload, format="json")
+        assert response.status_code == 202, response.json()
+        assert_matches(response.json(), payload)
+        revision = self.stored(response.json())
+        assert (revision.revision_of, revision.ref) == (record, record.ref)
+        assert response["Location"].endswith(self.detail_url(revision))
+        self.assert_recorded(revision, "+", world)
+        editor_view = client_as("editor", world).get(response["Location"])
+        assert_matches(editor_view.json(), payload)
+        assert APIClient().get(self.detail_url(record)).json() == published
 
     def create_payload(self, world):
         return {
@@ -331,7 +350,7 @@ class TestPledges(ResourceCases):
 
 
 @pytest.fixture
-def ledger(make_pledge, wallace, gb, ua, helicopters, editor):
+def ledger(make_pledge, wallace, gb, ua, helicopters, reviewer):
     """Three pledges and a withdrawn one, with the sources that report them.
 
     gb_nov  GB→UA 2022-11-23, Ben Wallace: 3 Sea Kings (a multirole-helicopters line) and a
@@ -394,7 +413,7 @@ def ledger(make_pledge, wallace, gb, ua, helicopters, editor):
     gb_jun = make_pledge(
         announced_on=datetime.date(2022, 6, 1), lines=[line("IRIS-T", "air-defence")]
     )
-    pledge_withdraw(actor=editor, pledge=gb_jun, reason="Never confirmed.")
+    pledge_withdraw(actor=reviewer, pledge=gb_jun, reason="Never confirmed.")  # a reviewer's act
     return SimpleNamespace(
         gb_nov=gb_nov, us_dec=us_dec, gb_jan=gb_jan, gb_jun=gb_jun, bbc=bbc, dod=dod,
         sea_king=sea_king, us=us,
@@ -675,13 +694,13 @@ def test_csv_neutralises_spreadsheet_formulas_and_keeps_numbers_numbers(
 def test_csv_lists_are_space_separated_and_nested_records_are_json(ledger, anonymous):
     extra = Source.objects.create(url="https://www.gov.uk/sea-kings", title="MoD")
     link = PledgeSource(source=extra, role=PledgeSource.Role.CORROBORATION)
-    pledge_save(
+    revision = pledge_save(
         actor=None,
         pledge=ledger.gb_nov,
         lines=list(ledger.gb_nov.lines.all()),
         links=[*ledger.gb_nov.source_links.all(), link],
     )
-    pledges_verify(actor=None, pledges=[ledger.gb_nov])  # the change made it a draft again
+    pledges_verify(actor=None, pledges=[revision])  # the change waited for review: publish it
     params = {"format": "csv", "pledge": ledger.gb_nov.ref}
     row = csv_rows(anonymous.get("/api/v1/lines/", params))[0]
     assert row["source_urls"] == f"{ledger.bbc.url} https://www.gov.uk/sea-kings"
@@ -794,8 +813,10 @@ def test_a_given_ref_is_kept_and_not_reused(ledger, editor_api):
     assert (again.status_code, list(again.json())) == (400, ["ref"])
 
 
-def test_put_updates_adds_and_removes_lines_with_history(ledger, editor, editor_api):
-    pledge = ledger.gb_nov  # lines 1 (Sea Kings) and 2 (package value)
+def test_put_updates_adds_and_removes_lines_with_history(
+    ledger, editor, editor_api, reviewer, reviewer_api, anonymous
+):
+    pledge = ledger.gb_nov  # published, lines 1 (Sea Kings) and 2 (package value)
     payload = pledge_payload(
         ledger,
         lines=[
@@ -805,17 +826,29 @@ def test_put_updates_adds_and_removes_lines_with_history(ledger, editor, editor_
         ],
     )  # fmt: skip
     response = editor_api.put(f"/api/v1/pledges/{pledge.pk}/", payload, format="json")
-    assert response.status_code == 200, response.json()
-    lines = response.json()["lines"]
+    assert response.status_code == 202, response.json()
+    revision = response.json()
     # A new line is numbered after the highest number ever used: 2 is not reused.
-    assert [(line["line_no"], line["item"], line["quantity"]) for line in lines] == [
-        (1, "Westland Sea King helicopters", 4),
-        (3, "Spare parts", None),
-    ]
+    numbered = [(1, "Westland Sea King helicopters", 4), (3, "Spare parts", None)]
+    assert [(line["line_no"], line["item"], line["quantity"]) for line in revision["lines"]] == (
+        numbered
+    )
+    written = Line.history.filter(pledge_id=revision["id"], line_no=1).first()
+    assert (written.history_user, written.quantity) == (editor, 4)
+    public = anonymous.get(f"/api/v1/pledges/{pledge.pk}/").json()
+    assert [(line["line_no"], line["quantity"]) for line in public["lines"]] == [(1, 3), (2, None)]
+
+    published = reviewer_api.post(f"/api/v1/pledges/{revision['id']}/verify/")
+    assert (published.status_code, published.json()["id"]) == (200, pledge.pk)
+    public = anonymous.get(f"/api/v1/pledges/{pledge.pk}/").json()
+    assert [(line["line_no"], line["item"], line["quantity"]) for line in public["lines"]] == (
+        numbered
+    )
+    # The published pledge's own history records each change, made by publishing it.
     removed = Line.history.filter(pledge_id=pledge.pk, line_no=2).first()
     changed = Line.history.filter(pledge_id=pledge.pk, line_no=1).first()
-    assert (removed.history_type, removed.history_user) == ("-", editor)
-    assert (changed.history_type, changed.history_user, changed.quantity) == ("~", editor, 4)
+    assert (removed.history_type, removed.history_user) == ("-", reviewer)
+    assert (changed.history_type, changed.history_user, changed.quantity) == ("~", reviewer, 4)
 
 
 def test_patch_without_lines_or_sources_keeps_them(ledger, editor, editor_api):
@@ -824,12 +857,15 @@ def test_patch_without_lines_or_sources_keeps_them(ledger, editor, editor_api):
     response = editor_api.patch(
         f"/api/v1/pledges/{pledge.pk}/", {"notes": "Confirmed by the MoD."}, format="json"
     )
-    assert response.status_code == 200
+    assert response.status_code == 202  # published: the change is its pending revision
     assert [line["item"] for line in response.json()["lines"]] == [SEA_KING, PACKAGE]
+    assert [line["line_no"] for line in response.json()["lines"]] == [1, 2]
     assert len(response.json()["sources"]) == 1
     assert Line.history.filter(pledge_id=pledge.pk).count() == line_history
-    latest = pledge.history.first()
+    revision = Pledge.objects.get(pk=response.json()["id"])
+    latest = revision.history.first()
     assert (latest.notes, latest.history_user) == ("Confirmed by the MoD.", editor)
+    assert Pledge.objects.get(pk=pledge.pk).notes == ""
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from knox.models import AuthToken
 from aid.lines.export import export_csv
 from aid.models import Category, Line, Pledge
 from aid.models.pledges import DatePrecision
-from aid.services import pledge_save, pledge_withdraw
+from aid.services import pledge_save, pledge_withdraw, pledges_verify
 from tests.conftest import row_counts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,8 +45,9 @@ def ledger_state() -> tuple[str, dict[str, int]]:
 
 
 @pytest.fixture
-def ledger(make_pledge, editor, artillery):
-    """A few pledges with values, an edit and a withdrawal, so history has rows of each kind."""
+def ledger(make_pledge, editor, admin_user, artillery):
+    """A few pledges with values, a published edit and a withdrawal, so history has rows of each
+    kind. The admin publishes: a flushed database has no reviewers group."""
     first = make_pledge()
     second = make_pledge(
         announced_on=datetime.date(2023, 1, 1),
@@ -61,11 +62,12 @@ def ledger(make_pledge, editor, artillery):
     third = make_pledge(announced_on=datetime.date(2024, 2, 1), notes="“quoted” — ünïcode")
     line = second.lines.get(line_no=2)
     line.quantity = 32
-    pledge_save(
+    revision = pledge_save(
         actor=editor, pledge=second, lines=[*second.lines.exclude(pk=line.pk), line],
         links=list(second.source_links.all()), reason="the MoD corrected the count",
     )  # fmt: skip
-    pledge_withdraw(actor=editor, pledge=third, reason="duplicate of an earlier pledge")
+    pledges_verify(actor=admin_user, pledges=[revision])  # the edit is published
+    pledge_withdraw(actor=admin_user, pledge=third, reason="duplicate of an earlier pledge")
     AuthToken.objects.create(editor)
     return first, second, third
 
@@ -80,7 +82,7 @@ def test_a_backup_restores_over_a_changed_ledger(ledger, make_pledge, editor, tm
 
     # Work after the backup, which the restore is to undo.
     make_pledge(announced_on=datetime.date(2025, 5, 5))
-    pledge_withdraw(actor=editor, pledge=first, reason="test")
+    pledge_withdraw(actor=editor, pledge=first, reason="test")  # a pending revision
     second.lines.get(line_no=1).delete()
     AuthToken.objects.all().delete()
     assert ledger_state() != before

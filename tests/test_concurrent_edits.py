@@ -2,7 +2,9 @@
 
 Each pledge has a version that every change increments; a save based on an older version is
 refused, in the service, in the admin (with the editor's input kept) and in the API (ETag and
-If-Match, 412 on a mismatch)."""
+If-Match, 412 on a mismatch). Drafts are edited in place, and so are pending revisions, so the
+same protection holds for two editors of one revision; a published pledge takes one pending
+revision at a time, and a second change is refused naming it (aid.revisions)."""
 
 import pytest
 from django.test import Client
@@ -22,7 +24,24 @@ def change_url(pledge) -> str:
 
 @pytest.fixture
 def pledge(make_pledge):
+    """A draft: its changes apply in place, each a new version."""
+    return make_pledge(review="draft")
+
+
+@pytest.fixture
+def published(make_pledge):
     return make_pledge()
+
+
+def change(pledge, actor, **fields) -> Pledge:
+    """What `pledge_save` makes of `fields` changed on the stored `pledge`."""
+    current = Pledge.objects.get(pk=pledge.pk)
+    for name, value in fields.items():
+        setattr(current, name, value)
+    return pledge_save(
+        actor=actor, pledge=current, lines=list(current.lines.all()),
+        links=list(current.source_links.all()),
+    )  # fmt: skip
 
 
 def client_for(user) -> Client:
@@ -113,13 +132,52 @@ def test_two_admin_sessions_the_second_save_is_refused_and_keeps_its_input(
     assert (stored.version, stored.notes, stored.lines.get().quantity) == (3, "Seen in Hansard.", 4)
 
 
-def test_a_withdrawal_makes_an_open_admin_form_stale(pledge, editor, admin_user):
+@pytest.mark.parametrize("review", ["draft", "verified"])
+def test_a_withdrawal_makes_an_open_admin_form_stale(make_pledge, editor, admin_user, review):
+    pledge = make_pledge(review=review)  # a published one is withdrawn by publishing a revision
     client = client_for(editor)
     url = change_url(pledge)
     form = form_data(client, url, "pledge_form", status="delivered")
     pledge_withdraw(actor=admin_user, pledge=pledge, reason="duplicate")
     assert STALE in client.post(url, form).content.decode()
     assert Pledge.objects.get(pk=pledge.pk).status == Pledge.Status.WITHDRAWN
+    assert not Pledge.objects.filter(revision_of=pledge).exists()
+
+
+def test_two_admin_sessions_on_one_revision_the_second_save_is_refused(
+    published, editor, admin_user
+):
+    revision = change(published, editor, notes="Confirmed by the MoD.")
+    first, second = client_for(admin_user), client_for(editor)
+    url = change_url(revision)
+    first_form = form_data(first, url, "pledge_form", **{"lines-0-quantity": "4"})
+    second_form = form_data(second, url, "pledge_form", package="Winter package")
+
+    assert first.post(url, first_form).status_code == 302
+    refused = second.post(url, second_form)
+    assert refused.status_code == 200
+    assert "This pledge was changed by admin" in refused.content.decode()
+    revision.refresh_from_db()
+    assert (revision.version, revision.package, revision.lines.get().quantity) == (2, "", 4)
+    assert Pledge.objects.get(pk=published.pk).lines.get().quantity == 3  # still unpublished
+
+
+def test_a_second_change_to_a_published_pledge_is_refused_in_the_admin_naming_its_revision(
+    published, editor, admin_user
+):
+    client = client_for(admin_user)
+    url = change_url(published)
+    form = form_data(client, url, "pledge_form", package="Winter package")
+    revision = change(published, editor, notes="Confirmed by the MoD.")  # meanwhile
+    before = row_counts()
+
+    refused = client.post(url, form)
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert f"pending change (revision {revision.pk})" in page
+    assert row_counts() == before
+    revision.refresh_from_db()
+    assert (revision.package, revision.notes) == ("", "Confirmed by the MoD.")
 
 
 # --- The API -----------------------------------------------------------------------------------
@@ -168,6 +226,49 @@ def test_the_api_honours_if_match_and_answers_412_on_a_stale_etag(pledge, editor
     )
     assert second.patch(url, {"package": "Summer"}, format="json").status_code == 200
     assert Pledge.objects.get(pk=pledge.pk).version == 5
+
+
+def test_two_editors_of_one_revision_the_stale_etag_is_a_412(published, editor, admin_user):
+    revision = change(published, editor, notes="Confirmed by the MoD.")
+    url = f"/api/v1/pledges/{revision.pk}/"
+    first, second = api_for(admin_user), api_for(editor)
+    etag = first.get(url)["ETag"]
+    assert etag == f'"pledge-{revision.pk}-v1"' == second.get(url)["ETag"]
+
+    saved = first.patch(url, {"package": "Winter"}, format="json", HTTP_IF_MATCH=etag)
+    assert (saved.status_code, saved["ETag"]) == (200, f'"pledge-{revision.pk}-v2"')
+    before = row_counts()
+    refused = second.patch(url, {"package": "Spring"}, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 412
+    assert row_counts() == before
+    revision.refresh_from_db()
+    assert (revision.package, revision.version, revision.revision_of_id) == (
+        "Winter", 2, published.pk,
+    )  # fmt: skip
+
+
+def test_a_second_change_to_a_published_pledge_is_a_409_naming_its_revision(
+    published, editor, admin_user
+):
+    url = f"/api/v1/pledges/{published.pk}/"
+    first, second = api_for(editor), api_for(admin_user)
+    etag = second.get(url)["ETag"]
+    accepted = first.patch(url, {"notes": "Confirmed by the MoD."}, format="json")
+    assert accepted.status_code == 202
+    revision = accepted.json()["id"]
+    assert first.get(url)["ETag"] == etag  # the published pledge is unchanged
+
+    before = row_counts()
+    refused = second.patch(url, {"package": "Winter"}, format="json", HTTP_IF_MATCH=etag)
+    assert refused.status_code == 409
+    assert f"revision {revision}" in refused.json()["detail"]
+    assert row_counts() == before
+
+    # Once the revision is published, a form read before it is stale.
+    reviewer = api_for(admin_user)
+    assert reviewer.post(f"/api/v1/pledges/{revision}/verify/").status_code == 200
+    stale = second.patch(url, {"package": "Winter"}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
 
 
 def test_a_write_that_loses_a_race_is_a_412_even_without_if_match(pledge, editor, monkeypatch):

@@ -37,7 +37,7 @@ ENUMS = {
 
 
 @pytest.fixture
-def ledger(make_pledge, wallace, editor, helicopters):
+def ledger(make_pledge, wallace, reviewer, helicopters):
     """GB's November pledge (two sources, linked GOV then BBC), a US pledge in dollars, a GB pledge
     of January dated to the month with a formula-like item, and a withdrawn pledge."""
     us = Party.objects.get(code="US")
@@ -78,7 +78,7 @@ def ledger(make_pledge, wallace, editor, helicopters):
     withdrawn = make_pledge(
         announced_on=datetime.date(2022, 6, 1), lines=[line("IRIS-T", "air-defence")]
     )
-    pledge_withdraw(actor=editor, pledge=withdrawn, reason="Never confirmed.")
+    pledge_withdraw(actor=reviewer, pledge=withdrawn, reason="Never confirmed.")  # at once
     return SimpleNamespace(withdrawn=withdrawn)
 
 

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from aid.lines.columns import COLUMNS
 from aid.models import Pledge
-from aid.services import pledge_save
+from aid.services import pledge_save, pledges_verify
 from tests.conftest import member
 from tests.factories import form_data
 
@@ -207,36 +207,56 @@ def test_api_writes_per_role(users, pledges, gb, ua, article, role):
     )
 
 
-def test_a_change_to_a_verified_pledge_returns_it_to_draft_until_verified_again(users, pledges):
+def test_a_change_to_a_published_pledge_waits_as_a_revision_until_verified(users, pledges):
     public, _ = pledges
-    editor, reviewer = api_as("editor", users), api_as("reviewer", users)
+    editor, reviewer, anonymous = api_as("editor", users), api_as("reviewer", users), APIClient()
     assert public.review == "verified"
-    response = editor.patch(f"/api/v1/pledges/{public.pk}/", {"notes": "typo"}, format="json")
-    assert (response.status_code, response.json()["review"]) == (200, "draft")
-    assert response.json()["reviewed_by"] is None
-    assert APIClient().get(f"/api/v1/pledges/{public.pk}/").status_code == 404
+    url = f"/api/v1/pledges/{public.pk}/"
+    response = editor.patch(url, {"notes": "typo"}, format="json")
+    revision = response.json()
+    assert (response.status_code, revision["review"], revision["revision_of"]) == (
+        202, "draft", public.pk,
+    )  # fmt: skip
+    assert (revision["ref"], revision["notes"], revision["reviewed_by"]) == (
+        public.ref,
+        "typo",
+        None,
+    )
+    # The public goes on reading the published pledge; the change is not public.
+    published = anonymous.get(url).json()
+    assert (published["review"], published["notes"]) == ("verified", "")
+    revision_url = f"/api/v1/pledges/{revision['id']}/"
+    assert anonymous.get(revision_url).status_code == 404
 
-    assert reviewer.post(f"/api/v1/pledges/{public.pk}/verify/").status_code == 200
+    verified = reviewer.post(f"{revision_url}verify/")
+    assert (verified.status_code, verified.json()["id"]) == (200, public.pk)
     public.refresh_from_db()
-    assert (public.review, public.reviewed_by) == ("verified", users["reviewer"])
-    assert APIClient().get(f"/api/v1/pledges/{public.pk}/").json()["notes"] == "typo"
+    assert (public.review, public.reviewed_by, public.version) == ("verified", users["reviewer"], 2)
+    assert anonymous.get(url).json()["notes"] == "typo"
+    assert reviewer.get(revision_url).status_code == 404  # published into its pledge
     record = public.history.first()
     assert (record.review, record.history_user, record.history_change_reason) == (
         "verified",
         users["reviewer"],
-        "verified",
+        f"published revision {revision['id']}",
     )
 
 
-def test_a_line_only_change_also_returns_a_verified_pledge_to_draft(pledges, users):
+def test_a_line_only_change_to_a_published_pledge_also_waits_as_a_revision(pledges, users):
     public, _ = pledges
     line = public.lines.get()
     line.quantity = 4
-    pledge_save(
+    revision = pledge_save(
         actor=users["editor"], pledge=public, lines=[line], links=list(public.source_links.all())
     )
+    assert (revision.revision_of, revision.review) == (public, "draft")
+    assert revision.lines.get().quantity == 4
     public.refresh_from_db()
-    assert (public.review, public.reviewed_at) == ("draft", None)
+    assert public.review == "verified" and public.reviewed_at is not None
+    assert public.lines.get().quantity == 3
+
+    pledges_verify(actor=users["reviewer"], pledges=[revision])
+    assert public.lines.get().quantity == 4
 
 
 # --- the import ---------------------------------------------------------------------------------

@@ -8,7 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from aid.models import Line, Pledge
-from aid.services import official_save, pledge_create, pledge_save, pledge_withdraw
+from aid.services import (
+    official_save,
+    pledge_create,
+    pledge_save,
+    pledge_withdraw,
+    pledges_verify,
+)
 from sources.models import PledgeSource, Source
 from sources.services import source_find, source_save
 from tests.conftest import row_counts
@@ -152,7 +158,7 @@ def test_a_quantity_beyond_the_databases_integer_is_refused_on_both(
     make_pledge, admin_user, quantity, refused
 ):
     """SQLite would store it and PostgreSQL would fail on it: both refuse it, by name."""
-    pledge = make_pledge()
+    pledge = make_pledge(review="draft")  # changed in place
     line = pledge.lines.get()
     line.quantity = quantity
     links = list(pledge.source_links.all())
@@ -172,7 +178,7 @@ def test_a_quantity_beyond_the_databases_integer_is_refused_on_both(
 
 
 def test_history_keeps_the_previous_values_and_who_changed_them(make_pledge, editor, admin_user):
-    pledge = make_pledge()
+    pledge = make_pledge(review="draft")  # changed in place
     line = pledge.lines.get()
 
     line.quantity = 4
@@ -195,7 +201,7 @@ def test_history_keeps_the_previous_values_and_who_changed_them(make_pledge, edi
 
 
 def test_a_reason_is_recorded_for_its_own_save_only(make_pledge, admin_user):
-    pledge = make_pledge()
+    pledge = make_pledge(review="draft")  # withdrawn and changed in place
     pledge_withdraw(actor=admin_user, pledge=pledge, reason="Duplicate of an earlier entry")
     pledge.notes = "Checked against the MoD release."
     pledge_save(
@@ -217,7 +223,9 @@ def test_saving_an_unchanged_pledge_writes_no_history(make_pledge, admin_user):
 
 
 def test_a_removed_line_stays_in_history_with_the_actor(make_pledge, helicopters, admin_user):
-    pledge = make_pledge(lines=[sea_kings(helicopters), sea_kings(helicopters, quantity=10)])
+    pledge = make_pledge(
+        lines=[sea_kings(helicopters), sea_kings(helicopters, quantity=10)], review="draft"
+    )
     first, second = pledge.lines.order_by("line_no")
 
     pledge_save(
@@ -230,20 +238,34 @@ def test_a_removed_line_stays_in_history_with_the_actor(make_pledge, helicopters
     assert (removal.line_no, removal.quantity, removal.pledge_id) == (2, 10, pledge.pk)
 
 
-def test_line_numbers_are_never_reused(make_pledge, helicopters, artillery, admin_user):
-    pledge = make_pledge(lines=[sea_kings(helicopters), sea_kings(helicopters, quantity=10)])
+@pytest.mark.parametrize("review", ["draft", "verified"])
+def test_line_numbers_are_never_reused(make_pledge, helicopters, artillery, admin_user, review):
+    """Neither on a draft nor across the revisions that change a published pledge."""
+    pledge = make_pledge(
+        lines=[sea_kings(helicopters), sea_kings(helicopters, quantity=10)], review=review
+    )
     first = pledge.lines.get(line_no=1)
-    pledge_save(actor=admin_user, pledge=pledge, lines=[first], links=links_of(pledge))
 
+    def save(lines):
+        saved = pledge_save(
+            actor=admin_user, pledge=Pledge.objects.get(pk=pledge.pk), lines=lines,
+            links=links_of(pledge),
+        )  # fmt: skip
+        if review == "verified":
+            assert saved.revision_of == pledge
+            pledges_verify(actor=admin_user, pledges=[saved])
+
+    save([first])
+    assert list(pledge.lines.values_list("line_no", flat=True)) == [1]
     guns = Line(description="L119 light guns", category=artillery, quantity=6)
-    pledge_save(actor=admin_user, pledge=pledge, lines=[first, guns], links=links_of(pledge))
+    save([first, guns])
 
     numbers = dict(pledge.lines.values_list("description", "line_no"))
     assert numbers == {"Sea King helicopters": 1, "L119 light guns": 3}
 
 
 def test_a_removed_source_link_stays_in_history(make_pledge, article, editor, admin_user):
-    pledge = make_pledge()
+    pledge = make_pledge(review="draft")  # changed in place
     statement = Source.objects.create(title="MoD statement, 23 November 2022")
     corroboration = PledgeSource(source=statement, role=PledgeSource.Role.CORROBORATION)
     pledge_save(
@@ -263,6 +285,41 @@ def test_a_removed_source_link_stays_in_history(make_pledge, article, editor, ad
     assert [link.source for link in pledge.source_links.all()] == [article]
     removal = PledgeSource.history.get(source_id=statement.pk, history_type="-")
     assert removal.history_user == admin_user
+
+
+# --- Published pledges ------------------------------------------------------------------------
+
+
+def test_a_change_to_a_published_pledge_waits_and_publishing_it_is_history(
+    make_pledge, helicopters, editor, reviewer
+):
+    pledge = make_pledge(lines=[sea_kings(helicopters), sea_kings(helicopters, quantity=10)])
+    first, second = pledge.lines.order_by("line_no")
+    first.quantity = 4
+    pledge.package = "Sea King package"
+    revision = pledge_save(
+        actor=editor, pledge=pledge, lines=[first], links=links_of(pledge), reason="MoD update"
+    )
+    assert (revision.revision_of, revision.ref, revision.review) == (pledge, pledge.ref, "draft")
+    assert list(revision.lines.values_list("line_no", "quantity")) == [(1, 4)]
+    stored = Pledge.objects.get(pk=pledge.pk)
+    assert (stored.package, stored.version, stored.pending) == ("", 1, revision)
+    assert list(stored.lines.values_list("line_no", "quantity")) == [(1, 3), (2, 10)]
+
+    assert pledges_verify(actor=reviewer, pledges=[revision]) == 1
+    stored = Pledge.objects.get(pk=pledge.pk)
+    assert (stored.package, stored.version, stored.review) == ("Sea King package", 2, "verified")
+    assert stored.reviewed_by == reviewer
+    assert list(stored.lines.values_list("pk", "line_no", "quantity")) == [(first.pk, 1, 4)]
+    assert not Pledge.objects.filter(pk=revision.pk).exists()
+    changed = Line.history.filter(id=first.pk).latest()
+    assert (changed.history_type, changed.quantity, changed.prev_record.quantity) == ("~", 4, 3)
+    assert changed.history_user == reviewer
+    assert changed.history_change_reason == f"published revision {revision.pk}"
+    removal = Line.history.get(id=second.pk, history_type="-")
+    assert (removal.history_user, removal.quantity) == (reviewer, 10)
+    record = stored.history.latest()
+    assert (record.package, record.prev_record.package) == ("Sea King package", "")
 
 
 # --- Withdrawing -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
+from aid.revisions import PendingExists
 from aid.rules import DEFAULT_RECIPIENT
 from aid.selectors import item_type_for, sees_drafts
 from aid.services import StalePledge, attribute, official_save, pledge_save
@@ -211,8 +212,8 @@ class PledgeSerializer(serializers.ModelSerializer):
             self.instance = pledge_save(
                 actor=self.context["request"].user, pledge=pledge, lines=lines, links=links
             )
-        except StalePledge:
-            raise  # the view answers 412 Precondition Failed
+        except (StalePledge, PendingExists):
+            raise  # the view answers 412 Precondition Failed, or 409 Conflict
         except ModelValidationError as error:
             raise model_errors(error) from error
         return self.instance
