@@ -18,7 +18,6 @@ from aid.revisions import (
     check_no_pending,
     copies,
     may_publish,
-    pending_of,
     revision_from,
     revision_publish,
 )
@@ -288,12 +287,15 @@ def pledge_withdraw(*, actor: AbstractBaseUser | None, pledge: Pledge, reason: s
     """Withdraw a pledge: editors never delete one, so its figures stay traceable in history.
     A published pledge is withdrawn by a revision, which takes effect when published: at once
     when `actor` may publish it, else (four eyes) when another reviewer does. Returns the
-    published pledge, or the pending revision."""
+    published pledge, or the pending revision. While an editor's change is pending, the pledge
+    is not withdrawn: publishing the withdrawal would publish that change unreviewed."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the pledge is withdrawn."})
     stored = Pledge.objects.select_for_update().get(pk=pledge.pk)
-    if stored.review == Pledge.Review.VERIFIED:
-        pledge = pending_of(stored) or pledge_save(
+    published = stored.review == Pledge.Review.VERIFIED
+    if published:
+        check_no_pending(stored)
+        pledge = pledge_save(
             actor=actor,
             pledge=revision_from(stored, stored),
             lines=copies(stored.lines.all()),
@@ -306,7 +308,7 @@ def pledge_withdraw(*, actor: AbstractBaseUser | None, pledge: Pledge, reason: s
     stored = Pledge.objects.select_for_update().only("version").get(pk=pledge.pk)
     pledge.version = stored.version + 1  # an editor's form opened before this is now stale
     pledge.save(update_fields=["status", "updated_at", "version"])
-    if pledge.revision_of_id and may_publish(actor, pledge):
+    if published and may_publish(actor, pledge):
         return revision_publish(actor=actor, revision=pledge, reason=reason)
     return pledge
 

@@ -236,3 +236,21 @@ def test_the_admin_shows_the_reviewer_what_publishing_changes(client, published,
     )
     assert response.status_code == 302
     assert Pledge.objects.get(pk=revision.pk).review_note == "Which article?"
+
+
+def test_a_pledge_with_a_pending_change_is_not_withdrawn_over_it(
+    client, published, editor, reviewer
+):
+    """Publishing the withdrawal would publish the editor's unreviewed change with it."""
+    revision = edit(published, editor, quantity=99)
+    with pytest.raises(PendingExists):
+        pledge_withdraw(actor=reviewer, pledge=published, reason="Cancelled")
+    client.force_login(reviewer)
+    answer = client.post(f"/api/v1/pledges/{published.pk}/withdraw/", {"reason": "Cancelled"})
+    assert answer.status_code == 409 and f"revision {revision.pk}" in answer.json()["detail"]
+    # Withdrawing the revision itself leaves it pending, for a reviewer to publish or send back.
+    pending = pledge_withdraw(actor=reviewer, pledge=revision, reason="Cancelled")
+    assert pending.pk == revision.pk and pending.status == Pledge.Status.WITHDRAWN
+    published.refresh_from_db()
+    assert published.status == Pledge.Status.ANNOUNCED
+    assert published.lines.get(line_no=1).quantity == 3

@@ -315,7 +315,7 @@ def test_a_change_to_a_published_pledge_waits_and_publishing_it_is_history(
     changed = Line.history.filter(id=first.pk).latest()
     assert (changed.history_type, changed.quantity, changed.prev_record.quantity) == ("~", 4, 3)
     assert changed.history_user == reviewer
-    assert changed.history_change_reason == f"published revision {revision.pk}"
+    assert changed.history_change_reason == "MoD update"  # the editor's, carried on publishing
     removal = Line.history.get(id=second.pk, history_type="-")
     assert (removal.history_user, removal.quantity) == (reviewer, 10)
     record = stored.history.latest()

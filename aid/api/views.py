@@ -21,6 +21,7 @@ from aid.api.serializers import (
     PledgeSerializer,
     TotalsSerializer,
     WithdrawSerializer,
+    model_errors,
 )
 from aid.filters import (
     CategoryFilterSet,
@@ -180,8 +181,10 @@ class PledgeViewSet(LedgerViewSet):
             pledge = pledge_withdraw(
                 actor=request.user, pledge=pledge, reason=reason.data["reason"]
             )
+        except PendingExists as error:
+            raise Conflict(" ".join(error.messages)) from error
         except ModelValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
+            raise model_errors(error) from error
         if pledge.revision_of_id:  # four eyes: another reviewer publishes the withdrawal
             return self.pending_answer(pledge)
         return Response(self.get_serializer(self.get_queryset().get(pk=pledge.pk)).data)
