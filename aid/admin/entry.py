@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,9 +24,7 @@ from aid.services import (
     check_version,
     official_save,
     pledge_save,
-    pledge_withdraw,
     pledges_verify,
-    reason_max_length,
 )
 from sources.models import PledgeSource, Source
 
@@ -227,14 +224,6 @@ class PledgeForm(forms.ModelForm):
         return cleaned
 
 
-class WithdrawForm(forms.Form):
-    reason = forms.CharField(
-        max_length=reason_max_length(Pledge),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Recorded in each pledge's history.",
-    )
-
-
 @admin.register(Pledge)
 class PledgeAdmin(SimpleHistoryAdmin):
     form = PledgeForm
@@ -284,7 +273,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
         ("Record", {"fields": [("ref", "created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [LineInline, SourceLinkInline]
-    actions = ["verify", review.send_back, "withdraw", admin_lines.export_lines]
+    actions = ["verify", review.send_back, review.withdraw, admin_lines.export_lines]
     object_history_template = "admin/aid/pledge/object_history.html"
 
     class Media:
@@ -379,38 +368,6 @@ class PledgeAdmin(SimpleHistoryAdmin):
         skipped = len(queryset) - verified - refused
         note = f" ({skipped} already verified)" if skipped else ""
         self.message_user(request, f"Verified {verified} pledge(s){note}.", messages.SUCCESS)
-
-    @admin.action(
-        description="Withdraw selected pledges (kept in history)", permissions=["withdraw"]
-    )
-    def withdraw(self, request, queryset):
-        form = WithdrawForm(request.POST if "reason" in request.POST else None)
-        if form.is_valid():
-            withdrawn = 0
-            for pledge in queryset:
-                try:
-                    pledge_withdraw(
-                        actor=request.user, pledge=pledge, reason=form.cleaned_data["reason"]
-                    )
-                    withdrawn += 1
-                except ValidationError as error:
-                    self.message_user(
-                        request, f"{pledge}: {'; '.join(error.messages)}", messages.ERROR
-                    )
-            self.message_user(request, f"Withdrew {withdrawn} pledge(s).", messages.SUCCESS)
-            return None
-        return TemplateResponse(
-            request,
-            "admin/aid/pledge/withdraw.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Withdraw pledges",
-                "pledges": queryset,
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
-        )
 
 
 def edited_rows(formset) -> list:

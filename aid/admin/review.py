@@ -1,5 +1,6 @@
 """The reviewer's side of the pledge admin: what publishing a draft or a pending revision would
-change (the diff, on its change page), and sending it back to its editors with a note."""
+change (the diff, on its change page), sending it back to its editors with a note, and
+withdrawing pledges."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from aid.diffs import pledge_diff
 from aid.models import Pledge
 from aid.revisions import pledge_send_back
+from aid.services import pledge_withdraw, reason_max_length
 
 
 def diff_html(pledge: Pledge):
@@ -73,3 +75,49 @@ def send_back(modeladmin, request, queryset):
             )
     modeladmin.message_user(request, f"Sent {sent} change(s) back.", messages.SUCCESS)
     return None
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        max_length=reason_max_length(Pledge),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded in each pledge's history.",
+    )
+
+
+@admin.action(description="Withdraw selected pledges (kept in history)", permissions=["withdraw"])
+def withdraw(modeladmin, request, queryset):
+    form = WithdrawForm(request.POST if "reason" in request.POST else None)
+    if form.is_valid():
+        withdrawn = pending = 0
+        for pledge in queryset:
+            try:
+                result = pledge_withdraw(
+                    actor=request.user, pledge=pledge, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                modeladmin.message_user(
+                    request, f"{pledge}: {'; '.join(error.messages)}", messages.ERROR
+                )
+                continue
+            if result.revision_of_id:  # four eyes: another reviewer publishes it
+                pending += 1
+            else:
+                withdrawn += 1
+        waiting = f"; {pending} waiting for another reviewer to publish" if pending else ""
+        modeladmin.message_user(
+            request, f"Withdrew {withdrawn} pledge(s){waiting}.", messages.SUCCESS
+        )
+        return None
+    return TemplateResponse(
+        request,
+        "admin/aid/pledge/withdraw.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Withdraw pledges",
+            "pledges": queryset,
+            "form": form,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )

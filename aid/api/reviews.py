@@ -4,6 +4,7 @@ against what is published, for the team; reviewers publish one or send it back w
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as ModelValidationError
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from aid.revisions import pledge_send_back
 from aid.selectors import sees_drafts, visible_pledges
 from aid.services import pledges_verify
 from ledger.api.permissions import may
+from ledger.api.schema import LedgerAutoSchema
 
 
 class TheTeam(permissions.BasePermission):
@@ -40,6 +42,13 @@ class DiffSerializer(serializers.Serializer):
     pledge = FieldChangeSerializer(many=True)
     lines = RowChangeSerializer(many=True)
     sources = RowChangeSerializer(many=True)
+
+
+class TeamSchema(LedgerAutoSchema):
+    """The ledger's error answers, but no anonymous reads: the queue is the team's."""
+
+    def get_auth(self):
+        return AutoSchema.get_auth(self)
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -71,6 +80,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ReviewSerializer
     permission_classes = [TheTeam]
+    schema = TeamSchema()
 
     def get_queryset(self):
         return (
