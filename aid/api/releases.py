@@ -2,12 +2,11 @@
 downloaded as they were written (immutable: their ETag is their sha256)."""
 
 from django.http import FileResponse, Http404
-from django.urls import reverse
+from django.urls import re_path, reverse
 from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
-from rest_framework.decorators import action
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
 from aid.models import Release
@@ -61,13 +60,6 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         responses=OpenApiResponse(OpenApiTypes.BINARY, description="The file, as released.")
     )
-    @action(
-        detail=True,
-        url_path=f"files/(?P<filename>{'|'.join(name.replace('.', '[.]') for name in FILES)})",
-        url_name="file",
-        renderer_classes=[JSONRenderer, CSVRenderer],
-        pagination_class=None,
-    )
     def file(self, request, name=None, filename=None):
         """Download one of the release's files; `If-None-Match` with its ETag answers 304."""
         release = self.get_object()
@@ -87,3 +79,16 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
         response["ETag"] = etag
         response["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
+
+
+def file_route():
+    """`releases/<name>/files/<filename>`, beside the router's routes: a file's URL ends with
+    its name, without the router's trailing slash. Answers a client that accepts CSV or JSON."""
+    filenames = "|".join(name.replace(".", "[.]") for name in FILES)
+    return re_path(
+        rf"^releases/(?P<name>{ReleaseViewSet.lookup_value_regex})/files/(?P<filename>{filenames})$",
+        ReleaseViewSet.as_view(
+            {"get": "file"}, detail=True, renderer_classes=[JSONRenderer, CSVRenderer]
+        ),
+        name="release-file",
+    )
