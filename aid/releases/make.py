@@ -162,6 +162,7 @@ def release_create(*, actor: AbstractBaseUser | None, name: str, note: str = "")
             raise ValidationError({"name": f"A folder {root / name} is in the way; move it."})
         partial = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
         try:
+            partial.chmod(0o755)  # mkdtemp's folder is its owner's only; a release is public
             write_files(release, partial)
             os.rename(partial, root / name)
             sync_folder(root)
