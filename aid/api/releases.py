@@ -5,7 +5,7 @@ from django.http import FileResponse, Http404
 from django.urls import re_path, reverse
 from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
@@ -39,6 +39,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
         model = Release
         fields = ["name", "created_at", "note", "previous", "pledges", "lines", "files", "citation"]
 
+    @extend_schema_field(ReleaseFileSerializer(many=True))
     def get_files(self, release: Release) -> list[dict]:
         context = {**self.context, "release": release}
         return ReleaseFileSerializer(release.files, many=True, context=context).data
