@@ -107,8 +107,8 @@ def test_a_release_is_the_public_export_and_its_checksums_hold(ledger, reviewer)
 
 def edit_published(pledge: Pledge, editor, reviewer) -> None:
     """An editor's change to a published pledge (a pending revision), published by a reviewer:
-    the first line's quantity, and the package name."""
-    lines = list(pledge.lines.order_by("line_no"))
+    the first line's quantity, the second line removed, and the package name."""
+    lines = list(pledge.lines.order_by("line_no"))[:1]
     lines[0].quantity = 5
     pledge.package = "Sea King package"
     revision = pledge_save(
@@ -153,7 +153,17 @@ def test_the_next_release_lists_exactly_what_changed(
                     "line_no": 1,
                     "action": "changed",
                     "fields": [{"field": "quantity", "before": "3", "after": "5"}],
-                }
+                },
+                {
+                    "line_no": 2,
+                    "action": "removed",
+                    "fields": [
+                        {"field": "item", "before": "spares", "after": None},
+                        {"field": "category", "before": "helicopters", "after": None},
+                        {"field": "quantity_qualifier", "before": "unspecified", "after": None},
+                        {"field": "unit", "before": "units", "after": None},
+                    ],
+                },
             ],
         }
     ]
