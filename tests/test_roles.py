@@ -64,7 +64,10 @@ def test_the_migration_seeds_the_four_roles():
     assert not {"add_pledge", "change_pledge"} & permissions["readers"]
     assert {"add_pledge", "change_line", "add_source", "change_official"} <= permissions["editors"]
     assert not {"verify_pledge", "withdraw_pledge"} & permissions["editors"]
-    assert permissions["editors"] | {"verify_pledge", "withdraw_pledge"} == permissions["reviewers"]
+    reviewing = {"verify_pledge", "withdraw_pledge", "add_release"}
+    assert permissions["editors"] | reviewing == permissions["reviewers"]
+    assert {"view_release", "add_release"} <= permissions["administrators"]
+    assert "view_release" in permissions["readers"] and "add_release" not in permissions["editors"]
     assert {"add_user", "change_group", "delete_authtoken"} <= permissions["administrators"]
     assert "add_user" not in permissions["reviewers"]
 

@@ -28,7 +28,10 @@ TOKENS = {"id": (DRAFT_ID, UNKNOWN_ID), "ref": (DRAFT_REF, UNKNOWN_REF)}
 ID_FIELDS = {"id", "pledge", "pledges", "pledge_ref"}
 FORMATS = [renderer.format for renderer in api_settings.DEFAULT_RENDERER_CLASSES]
 # Path parameters other than a viewset's lookup and `format`, with why the crawl leaves them be.
-UNCRAWLED_PARAMETERS: dict[str, str] = {}
+UNCRAWLED_PARAMETERS: dict[str, str] = {
+    "filename": "a release's file (releases/<name>/files/<filename>): releases hold published "
+    "pledges only, and the release's detail, which 404s alike, is crawled by its name",
+}
 # Per-request CSRF tokens in HTML pages (the browsable API): random, so not part of the answer.
 CSRF = re.compile(rb'("csrfToken": "|name="csrfmiddlewaretoken" value=")[^"]*')
 

@@ -8,8 +8,9 @@ from aid.models.catalogue import AidType, Category, ItemAlias, ItemType, Unit
 from aid.models.fx import ECB, Rate, RateTable
 from aid.models.parties import Official, Party
 from aid.models.pledges import DatePrecision, Line, Pledge, first_day
+from aid.models.releases import Release
 
 __all__ = [
     "ECB", "AidType", "Category", "DatePrecision", "ItemAlias", "ItemType", "Line", "Official",
-    "Party", "Pledge", "Rate", "RateTable", "Unit", "first_day",
+    "Party", "Pledge", "Rate", "RateTable", "Release", "Unit", "first_day",
 ]  # fmt: skip

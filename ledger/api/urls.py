@@ -9,6 +9,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.routers import DefaultRouter
 
 from aid.api import views
+from aid.api.releases import ReleaseViewSet, file_route
 from aid.api.reviews import ReviewViewSet
 from sources.api.views import SourceViewSet
 
@@ -21,6 +22,7 @@ router.register("sources", SourceViewSet, basename="source")
 router.register("pledges", views.PledgeViewSet, basename="pledge")
 router.register("lines", views.LineViewSet, basename="line")
 router.register("reviews", ReviewViewSet, basename="review")
+router.register("releases", ReleaseViewSet, basename="release")
 
 
 @extend_schema(
@@ -53,6 +55,7 @@ class LogoutAllView(knox_views.LogoutAllView):
 
 
 urlpatterns = [
+    file_route(),
     path("", include(router.urls)),
     path("totals/", views.TotalsView.as_view(), name="totals"),
     path("auth/login/", LoginView.as_view(), name="knox_login"),

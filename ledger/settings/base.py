@@ -179,6 +179,21 @@ LEDGER_FOUR_EYES = env_bool("LEDGER_FOUR_EYES", False)
 # Uploads wait here between the admin's preview and its confirm step.
 LEDGER_IMPORT_DIR = Path(os.environ.get("LEDGER_IMPORT_DIR", BASE_DIR / ".local" / "imports"))
 
+# --- Dataset releases (aid/releases/) --------------------------------------------------------
+# One folder per release, written once; back it up with the database (docs/operations.md).
+LEDGER_RELEASE_DIR = Path(os.environ.get("LEDGER_RELEASE_DIR", BASE_DIR / ".local" / "releases"))
+# Where the public reads the ledger: the citation of a release names its URL under this.
+LEDGER_PUBLIC_URL = os.environ.get("LEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The licence a release's data package states (an SPDX id with its URL) and its attribution.
+LEDGER_RELEASE_LICENSE = os.environ.get("LEDGER_RELEASE_LICENSE", "CC-BY-4.0")
+LEDGER_RELEASE_LICENSE_URL = os.environ.get(
+    "LEDGER_RELEASE_LICENSE_URL", "https://creativecommons.org/licenses/by/4.0/"
+)
+LEDGER_RELEASE_ATTRIBUTION = os.environ.get(
+    "LEDGER_RELEASE_ATTRIBUTION",
+    "Compiled by the ledger's editors from the sources cited on each pledge (source_urls).",
+)
+
 # --- API ---------------------------------------------------------------------------------------
 # Anonymous users read unless this is set; writes always need a user with model permissions.
 LEDGER_API_READ_REQUIRES_LOGIN = env_bool("LEDGER_API_READ_REQUIRES_LOGIN", False)
