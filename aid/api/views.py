@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -89,6 +89,17 @@ class ItemTypeViewSet(LedgerViewSet):
         return super().get_queryset().order_by("name", "id")
 
 
+PENDING = OpenApiResponse(
+    PledgeSerializer,
+    "The pledge is published: the change is its pending revision (this body; Location is its "
+    "URL) until a reviewer publishes it.",
+)
+
+
+@extend_schema_view(
+    update=extend_schema(responses={200: PledgeSerializer, 202: PENDING}),
+    partial_update=extend_schema(responses={200: PledgeSerializer, 202: PENDING}),
+)
 class PledgeViewSet(LedgerViewSet):
     """Pledges with their lines and sources; created and changed whole, withdrawn, never deleted."""
 
@@ -170,7 +181,7 @@ class PledgeViewSet(LedgerViewSet):
         pledge = self.get_queryset().get(pk=pledge.revision_of_id or pledge.pk)
         return Response(self.get_serializer(pledge).data, headers={"ETag": etag(pledge)})
 
-    @extend_schema(request=WithdrawSerializer, responses=PledgeSerializer)
+    @extend_schema(request=WithdrawSerializer, responses={200: PledgeSerializer, 202: PENDING})
     @action(detail=True, methods=["post"], permission_classes=[may("aid.withdraw_pledge")])
     def withdraw(self, request, pk=None):
         """Withdraw a pledge, with a reason; it stays in the ledger and its history."""

@@ -13,6 +13,8 @@ ERRORS = {
     "403": "Not logged in, or without the permission this needs.",
     "404": "No such record, page or format.",
     "406": "None of the media types in the Accept header can be given.",
+    "409": "The pledge has a pending change waiting for review: edit that revision instead.",
+    "412": "The record changed after you read it (If-Match): read it again.",
     "415": "The request body is not JSON, a form or multipart data (or cannot be read as such).",
     "429": "Too many anonymous requests: try again after Retry-After seconds.",
 }
@@ -55,7 +57,7 @@ class LedgerAutoSchema(AutoSchema):
                     }
                 }
         for code, description in ERRORS.items():
-            if code == "415" and self.method not in WRITES:
+            if code in ("409", "412", "415") and self.method not in WRITES:
                 continue
             name = "ValidationError" if code == "400" else "Error"
             component = ResolvedComponent(
