@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from currency_converter import CurrencyConverter, RateNotFoundError
 from django.http import QueryDict
+from hypothesis import HealthCheck, settings
 
 from aid.filters import LineFilterSet
 from aid.lines.columns import COLUMNS
@@ -207,3 +208,18 @@ def empty_the_ledger() -> None:
     Source.objects.all().delete()
     Official.objects.all().delete()
     ItemType.objects.all().delete()
+
+
+# --- Property tests on the database
+
+
+def db_property(max_examples: int):
+    """Hypothesis settings for a property checked against the test database: no deadline (a
+    query's time varies), no example database, and function-scoped fixtures allowed (each
+    example cleans up after itself)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import transaction
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from aid.models import Category, ItemType, Line, Official, Party, Pledge
@@ -26,6 +26,7 @@ from tests.factories import (
     TOTALS,
     by_key,
     close,
+    db_property,
     expected_value,
     lines_of,
     no_known_quantity,
@@ -55,12 +56,7 @@ TABLE = "generated-table"
 TABLE_RATES = {"USD": Decimal("1.1"), "GBP": Decimal("0.85"), "JPY": Decimal("128")}
 PLEDGE_KEYS = {"donor", "recipient", "official", "status", "period"}  # one value per pledge
 
-PROPERTY = settings(
-    max_examples=40,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPERTY = db_property(40)
 
 values = st.one_of(
     st.none(),

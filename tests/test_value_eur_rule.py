@@ -8,24 +8,20 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models.functions import Cast
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from aid.models import Category, Line, Party, Pledge
 from aid.models.pledges import MAX_VALUE
 from aid.rates import triggers
 from aid.rates.convert import ANNOUNCEMENT, Basis, convert_lines, ecb_range
+from tests.factories import db_property
 
 # With ECB rates, one whose rates stop (RUB, March 2022), high rates (JPY, IDR); none (UAH).
 CURRENCIES = ["EUR", "USD", "GBP", "JPY", "PLN", "IDR", "RUB", "UAH"]
 DAYS = st.dates(datetime.date(1996, 1, 1), datetime.date(2025, 12, 31))  # ECB rates from 1999
 
-PROPERTY = settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPERTY = db_property(30)
 
 values = st.one_of(
     st.none(),

@@ -14,6 +14,25 @@ from aid.revisions import pledge_send_back
 from aid.services import pledge_withdraw, reason_max_length
 
 
+def ask_for_text(modeladmin, request, queryset, form, action, title, submit, intro):
+    """The page a reviewer's action shows first: the pledges it acts on and the text it needs."""
+    return TemplateResponse(
+        request,
+        "admin/aid/pledge/action_with_text.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "action": action,
+            "submit": submit,
+            "pledges": queryset,
+            "form": form,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
 def diff_html(pledge: Pledge):
     """The diff as a small table: one row per changed field, line or source."""
     if not pledge.pk or pledge.review != Pledge.Review.DRAFT:
@@ -52,18 +71,11 @@ class NoteForm(forms.Form):
 def send_back(modeladmin, request, queryset):
     form = NoteForm(request.POST if "note" in request.POST else None)
     if not form.is_valid():
-        return TemplateResponse(
-            request,
-            "admin/aid/pledge/send_back.html",
-            {
-                **modeladmin.admin_site.each_context(request),
-                "title": "Send changes back",
-                "pledges": queryset,
-                "form": form,
-                "opts": modeladmin.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
-        )
+        return ask_for_text(
+            modeladmin, request, queryset, form, "send_back", "Send changes back", "Send back",
+            "These drafts and pending changes go back to their editors with your note. Nothing "
+            "is published; the note shows on each pledge until it is published.",
+        )  # fmt: skip
     sent = 0
     for pledge in queryset:
         try:
@@ -109,15 +121,8 @@ def withdraw(modeladmin, request, queryset):
             request, f"Withdrew {withdrawn} pledge(s){waiting}.", messages.SUCCESS
         )
         return None
-    return TemplateResponse(
-        request,
-        "admin/aid/pledge/withdraw.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": "Withdraw pledges",
-            "pledges": queryset,
-            "form": form,
-            "opts": modeladmin.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        },
-    )
+    return ask_for_text(
+        modeladmin, request, queryset, form, "withdraw", "Withdraw pledges", "Withdraw",
+        "These pledges will be marked withdrawn once published. They stay in the ledger and in "
+        "its history; totals can include or exclude them by status.",
+    )  # fmt: skip
