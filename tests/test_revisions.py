@@ -254,3 +254,16 @@ def test_a_pledge_with_a_pending_change_is_not_withdrawn_over_it(
     published.refresh_from_db()
     assert published.status == Pledge.Status.ANNOUNCED
     assert published.lines.get(line_no=1).quantity == 3
+
+
+def test_the_admin_list_filters_the_queue_by_kind(client, published, editor, make_pledge):
+    revision = edit(published, editor)
+    new = make_pledge(review="draft", ref="PL-NEW")
+    client.force_login(editor)
+
+    def listed(awaiting: str) -> set[int]:
+        response = client.get("/admin/aid/pledge/", {"awaiting": awaiting})
+        return {pledge.pk for pledge in response.context["cl"].result_list}
+
+    assert listed("revision") == {revision.pk}
+    assert listed("new") == {new.pk}

@@ -238,6 +238,7 @@ class PledgeAdmin(SimpleHistoryAdmin):
         CategoryFilter,
         "status",
         "review",
+        review.AwaitingReview,
         SourceKindFilter,
         ("announced_on", admin.DateFieldListFilter),
         "date_precision",

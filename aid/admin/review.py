@@ -14,6 +14,23 @@ from aid.revisions import pledge_send_back
 from aid.services import pledge_withdraw, reason_max_length
 
 
+class AwaitingReview(admin.SimpleListFilter):
+    """The reviewer's queue: new pledges never published, and changes to published ones."""
+
+    title = "awaiting review"
+    parameter_name = "awaiting"
+
+    def lookups(self, request, model_admin):
+        return [("new", "new pledges"), ("revision", "changes to published pledges")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "new":
+            return queryset.filter(review=Pledge.Review.DRAFT, revision_of=None)
+        if self.value() == "revision":
+            return queryset.filter(revision_of__isnull=False)
+        return queryset
+
+
 def ask_for_text(modeladmin, request, queryset, form, action, title, submit, intro):
     """The page a reviewer's action shows first: the pledges it acts on and the text it needs."""
     return TemplateResponse(

@@ -28,7 +28,7 @@ def importing_user(username: str, verify: bool = False):
         actor = get_user_model().objects.get(username=username)
     except get_user_model().DoesNotExist:
         raise CommandError(
-            f"No user named {username!r}: the history must name who imported."
+            f"No user named {username!r}: the history must name who did this."
         ) from None
     if verify and not actor.has_perm("aid.verify_pledge"):
         raise CommandError(
