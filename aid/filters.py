@@ -12,10 +12,21 @@ import django_filters as filters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django_filters.fields import ModelMultipleChoiceField
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from aid.models import AidType, Category, ItemAlias, ItemType, Line, Official, Party, Pledge
+from aid.models import (
+    AidType,
+    Category,
+    ItemAlias,
+    ItemType,
+    Line,
+    LineAsOf,
+    Official,
+    Party,
+    Pledge,
+)
 from aid.selectors import sees_drafts
 from ledger.api.filters import StableOrderingFilter
 from sources.models import PledgeSource, Source
@@ -227,6 +238,22 @@ class LineFilterSet(PledgeFields):
             | Q(pledge__official__name__icontains=value)
             | Exists(titles)
         )
+
+
+class LineAsOfFilterSet(LineFilterSet):
+    """The same filters over the lines as published at a moment (aid/as_of.py)."""
+
+    class Meta(LineFilterSet.Meta):
+        model = LineAsOf
+
+
+class LineFilterBackend(DjangoFilterBackend):
+    """The line filters, over the live lines or over the lines as published then."""
+
+    def get_filterset_class(self, view, queryset=None):
+        if queryset is not None and queryset.model is LineAsOf:
+            return LineAsOfFilterSet
+        return super().get_filterset_class(view, queryset)
 
 
 class PledgeFilterSet(PledgeFields):

@@ -3,9 +3,13 @@
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db.models import Prefetch
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -23,9 +27,11 @@ from aid.api.serializers import (
     WithdrawSerializer,
     model_errors,
 )
+from aid.as_of import install, parse_moment
 from aid.filters import (
     CategoryFilterSet,
     ItemTypeFilterSet,
+    LineFilterBackend,
     LineFilterSet,
     OfficialFilterSet,
     PartyFilterSet,
@@ -33,7 +39,7 @@ from aid.filters import (
 )
 from aid.lines.datapackage import descriptor
 from aid.lines.export import EXPORT_ORDER, export_response
-from aid.models import Category, ItemType, Line, Official, Party, Pledge
+from aid.models import Category, CitationAsOf, ItemType, Line, LineAsOf, Official, Party, Pledge
 from aid.revisions import PendingExists
 from aid.selectors import (
     TotalsQuery,
@@ -217,6 +223,36 @@ def etag(pledge: Pledge) -> str:
     return f'"pledge-{pledge.pk}-v{pledge.version}"'
 
 
+def published_then(request):
+    """With `as_of`, the lines as published at that moment (aid/as_of.py), for everyone alike:
+    the published ledger has no drafts. None without `as_of`."""
+    text = request.query_params.get("as_of")
+    if text is None:
+        return None
+    try:
+        moment = parse_moment(text)
+    except ValueError as error:
+        raise serializers.ValidationError({"as_of": [str(error)]}) from error
+    if "draft" in request.query_params.getlist("review"):
+        raise serializers.ValidationError(
+            {"as_of": ["as_of reads the published ledger, which has no drafts: drop review."]}
+        )
+    install(moment)
+    citations = CitationAsOf.objects.select_related("source")
+    return LineAsOf.objects.select_related(
+        "pledge__donor", "pledge__recipient", "pledge__official", "item_type", "category"
+    ).prefetch_related(Prefetch("pledge__source_links", citations))
+
+
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.STR,
+    description="The published ledger as it stood then: YYYY-MM-DD (the end of that day, UTC) "
+    "or an ISO datetime.",
+)
+
+
+@extend_schema_view(list=extend_schema(parameters=[AS_OF]))
 class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
     """Lines, one row each with its pledge's donor, date, official and source URLs (read-only:
     lines are written as part of their pledge).
@@ -226,9 +262,12 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = FlatLineSerializer
     filterset_class = LineFilterSet
+    filter_backends = [LineFilterBackend]
     csv_name = "lines"
 
     def get_queryset(self):
+        if (published := published_then(self.request)) is not None:
+            return published.order_by(*EXPORT_ORDER)
         citations = visible_citations(self.request).select_related("source")
         return (
             visible_lines(self.request)
@@ -241,7 +280,9 @@ class LineViewSet(CSVListMixin, viewsets.ReadOnlyModelViewSet):
 
     def list_csv(self):
         """The canonical lines CSV (SPEC), which `import_lines` reads back, not the JSON's shape."""
-        return export_response(self.filter_queryset(visible_lines(self.request)))
+        lines = published_then(self.request)
+        lines = visible_lines(self.request) if lines is None else lines
+        return export_response(self.filter_queryset(lines))
 
     @extend_schema(
         filters=True,
@@ -269,15 +310,18 @@ class TotalsView(GenericAPIView):
     """Sums over the lines that the line filters select, grouped as asked (SPEC "Interfaces")."""
 
     filterset_class = LineFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [LineFilterBackend]
     permission_classes = [ReadOnly]
     schema = LedgerAutoSchema()
     pagination_class = None
 
     def get_queryset(self):
-        return visible_lines(self.request)
+        published = published_then(self.request)
+        return visible_lines(self.request) if published is None else published
 
-    @extend_schema(parameters=[TotalsQuerySerializer], filters=True, responses=TotalsSerializer)
+    @extend_schema(
+        parameters=[TotalsQuerySerializer, AS_OF], filters=True, responses=TotalsSerializer
+    )
     def get(self, request):
         params = TotalsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

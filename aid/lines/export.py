@@ -16,7 +16,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import StreamingHttpResponse
 
 from aid.lines.columns import COLUMNS, TABLE
-from aid.models import Line
+from aid.models import CitationAsOf, Line, LineAsOf
 from ledger.api.csv import csv_text, text_cells, value_cells
 from sources.models import PledgeSource, Source
 
@@ -68,8 +68,9 @@ class SourceURLs:
     where its lines are (it has no URL, or it changed meanwhile) is looked up by id."""
 
     def __init__(self, lines: QuerySet[Line]):
+        self.citations = citations_of(lines)
         links = (
-            PledgeSource.objects.filter(
+            self.citations.objects.filter(
                 pledge__in=lines.values("pledge_id"), source__url__isnull=False
             )
             .order_by(*PLEDGE_ORDER, "id")
@@ -93,20 +94,26 @@ class SourceURLs:
             self.pending = next(self.links, None)
         urls = {**self.carried, **{pledge_id: " ".join(each) for pledge_id, each in listed.items()}}
         if missing := wanted - urls.keys():
-            urls.update(source_urls(missing))
+            urls.update(source_urls(missing, self.citations))
         last = pledge_ids[-1]
         self.carried = {last: urls[last]} if last in urls else {}
         return urls
 
 
-def source_urls(pledge_ids: set[int]) -> dict[int, str]:
+def citations_of(lines: QuerySet) -> type:
+    """Where the lines' pledges' citations are: the live ones, or as they stood at a moment
+    when the lines are the ledger's then (`aid.as_of`)."""
+    return CitationAsOf if lines.model is LineAsOf else PledgeSource
+
+
+def source_urls(pledge_ids: set[int], citations: type = PledgeSource) -> dict[int, str]:
     """Each pledge's source URLs, in the order they were linked, separated by spaces.
 
     Each link looks its source up by key: with a join, PostgreSQL may read every source to merge
     them with a few hundred links (40 ms rather than 4 at 10^6 lines)."""
     url = Source.objects.filter(pk=OuterRef("source_id")).values("url")
     links = (
-        PledgeSource.objects.filter(pledge_id__in=pledge_ids)
+        citations.objects.filter(pledge_id__in=pledge_ids)
         .annotate(source_url=Subquery(url))
         .order_by("pledge_id", "id")
         .values_list("pledge_id", "source_url")
