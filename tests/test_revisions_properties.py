@@ -1,12 +1,14 @@
 """Random sequences of edits, send-backs and publications: after every step the public sees
 exactly what was last published, the team's "ledger as it will be" sees the pending change, and
-no total counts a pledge twice (aid/revisions.py)."""
+no total counts a pledge twice (aid/revisions.py); afterwards, the ledger as of each step's
+moment is what was published then, and its totals add up its lines (aid/as_of.py)."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -49,6 +51,7 @@ def test_the_public_sees_what_was_published_and_nothing_counts_twice(
     steps, editor, reviewer, gb, ua, article
 ):
     with transaction.atomic():
+        moments = [(timezone.now(), {})]  # before the pledge: absent as of then
         category = Category.objects.get(slug="helicopters")
         published = pledge_create(
             actor=editor,
@@ -98,4 +101,11 @@ def test_the_public_sees_what_was_published_and_nothing_counts_twice(
             as_it_will_be = expected_pending or expected_published
             assert total(team, review=["draft", "verified"]) == sum(as_it_will_be.values())
             assert Pledge.objects.filter(revision_of=published).count() <= 1
+            moments.append((timezone.now(), expected_published))
+        # The ledger as of each moment is what was published then (aid/as_of.py).
+        for moment, then in moments:
+            as_of = {"as_of": moment.isoformat()}
+            rows = public.get("/api/v1/lines/", as_of).json()["results"]
+            assert {row["line_no"]: row["quantity"] for row in rows} == then
+            assert total(public, **as_of) == sum(then.values())
         transaction.set_rollback(True)
